@@ -1,0 +1,107 @@
+# Bedrock WebSocket chat. `make` lists the targets.
+# Nothing here calls AWS at parse time: test, lint and local need no credentials.
+
+STACK     ?= bedrock-ws-chat
+IAM_STACK ?= $(STACK)-iam
+STAGE     ?= dev
+REGION    ?= ap-northeast-1
+MODEL_ID  ?= jp.anthropic.claude-haiku-4-5-20251001-v1:0
+BUCKET    ?=
+PORT      ?= 8080
+BEDROCK   ?= local
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+WSCAT  := node_modules/.bin/wscat
+# The pinned CLI from the venv when there is one, else whatever `aws` (v1 or v2) is on PATH.
+AWS    ?= $(if $(wildcard $(VENV)/bin/aws),$(VENV)/bin/aws,aws)
+PACKAGED := build/main.packaged.yml
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test lint local bench package deploy deploy-iam deploy-main outputs delete clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Variables: STACK=$(STACK) STAGE=$(STAGE) REGION=$(REGION) MODEL_ID=$(MODEL_ID) BUCKET=$(BUCKET) PORT=$(PORT)"
+
+$(PY): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(WSCAT): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+setup: $(PY) $(WSCAT) ## Create the venv and install the pinned tools (other targets do this themselves)
+
+lint: $(PY) ## cfn-lint both templates, ruff the Python
+	$(VENV)/bin/cfn-lint iam.yml main.yml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
+	$(PY) -m pytest
+
+local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:$(PORT)/$(STAGE) (BEDROCK=aws for real Bedrock)
+	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK)
+
+bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes bench/results.json
+	$(PY) -m bench $(if $(FULL),--full,)
+
+# The artifact bucket: BUCKET if given, else one per account and region, created (private) when missing.
+RESOLVE_BUCKET = bucket="$(BUCKET)"; \
+	if [ -z "$$bucket" ]; then \
+	  account=$$($(AWS) sts get-caller-identity --query Account --output text) || exit 1; \
+	  bucket=$$(echo "$(STACK)-artifacts-$$account-$(REGION)" | tr 'A-Z' 'a-z'); \
+	fi
+
+package: ## Zip src/ to the artifact bucket and write build/main.packaged.yml
+	@mkdir -p build
+	@find src -name __pycache__ -prune -exec rm -rf {} +
+	@$(RESOLVE_BUCKET); \
+	if ! $(AWS) s3api head-bucket --bucket "$$bucket" --region $(REGION) >/dev/null 2>&1; then \
+	  echo "Creating artifact bucket $$bucket"; \
+	  if [ "$(REGION)" = us-east-1 ]; then \
+	    $(AWS) s3api create-bucket --bucket "$$bucket" --region $(REGION) >/dev/null; \
+	  else \
+	    $(AWS) s3api create-bucket --bucket "$$bucket" --region $(REGION) \
+	      --create-bucket-configuration LocationConstraint=$(REGION) >/dev/null; \
+	  fi || exit 1; \
+	  $(AWS) s3api put-public-access-block --bucket "$$bucket" --region $(REGION) \
+	    --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true; \
+	fi; \
+	$(AWS) cloudformation package --region $(REGION) --template-file main.yml \
+	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --output-template-file $(PACKAGED)
+
+deploy: deploy-iam deploy-main ## Deploy the IAM stack, then the main stack; print the wss:// URL
+
+deploy-iam: ## Deploy iam.yml as $(IAM_STACK)
+	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(IAM_STACK) --template-file iam.yml \
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID)
+
+deploy-main: package ## Deploy the packaged main.yml as $(STACK)
+	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
+	  --no-fail-on-empty-changeset \
+	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE)
+	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \
+	echo; echo "WebSocket URL: $$url"; \
+	echo "Try it:  npx wscat -c $$url"; \
+	echo '         > {"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+
+outputs: ## Print the main stack's outputs
+	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	  --query "Stacks[0].Outputs" --output table
+
+delete: ## Delete the main stack, then the IAM stack (the artifact bucket is kept)
+	$(AWS) cloudformation delete-stack --region $(REGION) --stack-name $(STACK)
+	$(AWS) cloudformation wait stack-delete-complete --region $(REGION) --stack-name $(STACK)
+	$(AWS) cloudformation delete-stack --region $(REGION) --stack-name $(IAM_STACK)
+	$(AWS) cloudformation wait stack-delete-complete --region $(REGION) --stack-name $(IAM_STACK)
+
+clean: ## Remove the venv, node_modules and build output
+	rm -rf $(VENV) node_modules build .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

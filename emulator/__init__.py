@@ -1,0 +1,1 @@
+"""Offline emulator: main.yml + src/ on localhost, with a Bedrock stand-in. Never shipped to Lambda."""

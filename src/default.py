@@ -1,0 +1,16 @@
+"""$default: a message that matched no route gets one error frame saying what to send instead."""
+
+import connections
+from logs import log
+from protocol import error_frame, unknown_action
+
+
+def handler(event: dict, context: object) -> dict:
+    connection_id = event["requestContext"]["connectionId"]
+    error = unknown_action(event.get("body"), event.get("isBase64Encoded", False))
+    try:
+        connections.post(connection_id, error_frame(error))
+    except connections.ClientGone:
+        log("gone", connectionId=connection_id, route="$default")
+    log("unmatched", connectionId=connection_id, code=str(error.code))
+    return {"statusCode": 200}

@@ -1,0 +1,143 @@
+"""Bedrock stream -> WebSocket frames, with reading and posting overlapped.
+
+The handler's thread reads the stream; one sender thread posts frames in order. When the sender is idle,
+a delta goes out as its own frame the moment it arrives (the original article's behaviour, no timers).
+When a post is still in flight, the deltas that arrive meanwhile are joined into the next frame, so the
+client is never more than one post behind the model however slow each post is (issue #5).
+"""
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from connections import ClientGone
+from protocol import ProtocolError, end_frame, error_frame, model_failure
+
+# API Gateway's WebSocket frame size is 32 KB; joined deltas stay below it.
+FRAME_LIMIT_BYTES = 32_000
+
+
+@dataclass
+class Outcome:
+    deltas: int = 0  # text_delta events read from the model
+    frames: int = 0  # frames the client was sent, control frames included
+    stop_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    error: ProtocolError | None = None  # what the client was told went wrong
+    cause: Exception | None = field(default=None, repr=False)  # why, for the log only
+    gone: bool = False  # the client left before the reply was done
+
+
+class _Outbox:
+    """Deltas waiting for the sender, already JSON-escaped, plus the one closing control frame."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._pending: list[str] = []
+        self._closing: str | None = None
+        self._closed = False
+        self.stopped = False  # set once the sender can post no more
+
+    def put(self, text: str) -> None:
+        escaped = json.dumps(text)[1:-1]  # JSON escapes per character, so escaped pieces concatenate
+        # Every character escapes to at most 12 bytes (a surrogate pair), so slices of this size always fit.
+        step = (self._limit - 2) // 12
+        pieces = (
+            [escaped]
+            if len(escaped) + 2 <= self._limit
+            else [json.dumps(text[i : i + step])[1:-1] for i in range(0, len(text), step)]
+        )
+        with self._cond:
+            self._pending.extend(pieces)
+            self._cond.notify()
+
+    def close(self, frame: str) -> None:
+        with self._cond:
+            self._closing, self._closed = frame, True
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self.stopped = True
+            self._cond.notify()
+
+    def take(self) -> str | None:
+        """The next frame to post: every waiting delta that fits, joined; then the closing frame; then None."""
+        with self._cond:
+            while not (self._pending or self._closed or self.stopped):
+                self._cond.wait()
+            if self.stopped:
+                return None
+            if self._pending:
+                size, count = 2, 0
+                for piece in self._pending:
+                    if count and size + len(piece) > self._limit:
+                        break
+                    size, count = size + len(piece), count + 1
+                joined, self._pending = self._pending[:count], self._pending[count:]
+                return '"' + "".join(joined) + '"'
+            frame, self._closing = self._closing, None
+            return frame
+
+
+def _send_all(outbox: _Outbox, send: Callable[[str], None], outcome: Outcome) -> None:
+    while (frame := outbox.take()) is not None:
+        try:
+            send(frame)
+        except ClientGone:
+            outcome.gone = True
+            outbox.stop()
+        except Exception as exc:  # the connection cannot be posted to: the reply cannot reach anyone
+            outcome.cause = exc
+            outbox.stop()
+        else:
+            outcome.frames += 1
+
+
+def relay(
+    stream: Iterable[dict],
+    send: Callable[[str], None],
+    close_stream: Callable[[], None],
+    limit: int = FRAME_LIMIT_BYTES,
+) -> Outcome:
+    """Post every text delta of an InvokeModelWithResponseStream body, then one `end` or `error` frame.
+
+    `send` posts one frame and raises ClientGone when the client has left; then reading stops at the next
+    event and `close_stream` ends the model's work, so no tokens are generated for nobody.
+    """
+    outcome = Outcome()
+    outbox = _Outbox(limit)
+    sender = threading.Thread(target=_send_all, args=(outbox, send, outcome), name="relay-sender")
+    sender.start()
+    try:
+        for event in stream:
+            if outbox.stopped:
+                break
+            _read(event, outbox, outcome)
+    except Exception as exc:
+        outcome.error, outcome.cause = model_failure(exc), exc
+    if outbox.stopped:
+        close_stream()
+    if outcome.error:
+        outbox.close(error_frame(outcome.error))
+    else:
+        outbox.close(end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens))
+    sender.join()
+    return outcome
+
+
+def _read(event: dict, outbox: _Outbox, outcome: Outcome) -> None:
+    """One Anthropic stream event (https://docs.anthropic.com/en/api/messages-streaming)."""
+    chunk = json.loads(event["chunk"]["bytes"])
+    kind = chunk.get("type")
+    if kind == "content_block_delta" and chunk["delta"].get("type") == "text_delta":
+        outcome.deltas += 1
+        outbox.put(chunk["delta"]["text"])
+    elif kind == "message_start":
+        outcome.input_tokens = chunk["message"].get("usage", {}).get("input_tokens")
+    elif kind == "message_delta":
+        outcome.stop_reason = chunk["delta"].get("stop_reason")
+        outcome.output_tokens = chunk.get("usage", {}).get("output_tokens", outcome.output_tokens)

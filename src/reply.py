@@ -1,0 +1,31 @@
+"""SendText's work: validate the message, open the model's stream, relay it to the caller's connection."""
+
+from functools import partial
+
+import connections
+import model
+from protocol import ProtocolError, error_frame, model_failure, parse_sendtext
+from relay import Outcome, relay
+
+
+def answer(connection_id: str, body: str | None, is_base64: bool = False) -> Outcome:
+    """Stream the model's reply to `text` to the connection; every failure ends in one error frame."""
+    send = partial(connections.post, connection_id)
+    try:
+        text = parse_sendtext(body, is_base64)
+    except ProtocolError as error:
+        return _refuse(send, Outcome(error=error))
+    try:
+        stream = model.open_stream(text)
+    except Exception as exc:
+        return _refuse(send, Outcome(error=model_failure(exc), cause=exc))
+    return relay(stream, send, stream.close)
+
+
+def _refuse(send, outcome: Outcome) -> Outcome:
+    try:
+        send(error_frame(outcome.error))
+        outcome.frames = 1
+    except connections.ClientGone:
+        outcome.gone = True
+    return outcome

@@ -1,0 +1,155 @@
+"""SendText through both stubbed clients: the frames a client sees, and what reaches Bedrock."""
+
+import json
+
+import pytest
+from conftest import RawStream, frame, reply_messages
+
+import sendtext
+from protocol import DEFAULT_MAX_TEXT_CHARS
+
+ARTICLE = ["Hello", "! I'm", " an AI", " assistant create", "d by Anthropic"]
+END = {"type": "end", "stop_reason": "end_turn", "usage": {"input_tokens": 14, "output_tokens": len(ARTICLE)}}
+
+
+def send(event, body) -> dict:
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return sendtext.handler(event, None)
+
+
+def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(message_event, bedrock, posts):
+    raw = RawStream(reply_messages(ARTICLE), interval=0.01)  # slower than a stubbed post: no coalescing
+    bedrock.reply(raw)
+    for piece in ARTICLE:
+        posts.expect(json.dumps(piece))
+    posts.expect(frame(END))
+
+    assert send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"}) == {"statusCode": 200}
+    assert raw.read == len(raw.messages)
+
+
+def test_frame_bytes_match_the_article_for_non_ascii_deltas(message_event, bedrock, posts):
+    pieces = ["\n\n\u2022", " Math"]
+    bedrock.reply(RawStream(reply_messages(pieces), interval=0.01))
+    posts.expect('"\\n\\n\\u2022"')  # exactly what the article's wscat transcript shows
+    posts.expect('" Math"')
+    posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 2}}))
+    send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json", "Messages must be JSON"),
+        ('["sendtext"]', "must be a JSON object"),
+        ({"action": "sendtext"}, '"text" is missing'),
+        ({"action": "sendtext", "text": ""}, '"text" is empty'),
+        ({"action": "sendtext", "text": " \n\t "}, '"text" is empty'),
+        ({"action": "sendtext", "text": 42}, '"text" must be a string'),
+        ({"action": "sendtext", "text": ["a"]}, '"text" must be a string'),
+        ({"action": "sendtext", "text": "x" * (DEFAULT_MAX_TEXT_CHARS + 1)}, "the limit is 131072"),
+    ],
+)
+def test_bad_input_gets_one_error_frame_and_no_bedrock_call(message_event, bedrock, posts, body, message):
+    posts.accept()
+    assert send(message_event, body) == {"statusCode": 200}
+    sent = [json.loads(f) for f in posts.sent]
+    assert len(sent) == 1
+    assert sent[0]["type"] == "error" and sent[0]["code"] == "BadRequest"
+    assert message in sent[0]["message"]
+
+
+def test_text_limit_is_configurable(message_event, bedrock, posts, monkeypatch):
+    monkeypatch.setenv("MAX_TEXT_CHARS", "10")
+    posts.expect(
+        frame({"type": "error", "code": "BadRequest", "message": '"text" has 11 characters; the limit is 10.'})
+    )
+    send(message_event, {"action": "sendtext", "text": "x" * 11})
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("ThrottlingException", "Throttled"),
+        ("ServiceQuotaExceededException", "Throttled"),
+        ("AccessDeniedException", "ModelError"),
+        ("ValidationException", "ModelError"),
+        ("ResourceNotFoundException", "ModelError"),
+        ("ModelTimeoutException", "ModelError"),
+        ("ServiceUnavailableException", "ModelError"),
+        ("InternalServerException", "ModelError"),
+    ],
+)
+def test_bedrock_error_before_the_stream_ends_the_reply_with_an_error_frame(
+    message_event, bedrock, posts, code, expected
+):
+    bedrock.add_client_error(
+        "invoke_model_with_response_stream",
+        code,
+        "User: arn:aws:sts::123456789012:assumed-role/x is not authorized",
+        http_status_code=400,
+    )
+    posts.accept()
+    send(message_event, {"action": "sendtext", "text": "hi"})
+    sent = [json.loads(f) for f in posts.sent]
+    assert [f["code"] for f in sent] == [expected]
+    assert "123456789012" not in sent[0]["message"]  # Bedrock's message (with an account id) stays in the log
+
+
+@pytest.mark.parametrize(
+    ("exception", "expected"),
+    [
+        ("throttlingException", "Throttled"),
+        ("modelStreamErrorException", "ModelError"),
+        ("internalServerException", "ModelError"),
+    ],
+)
+def test_error_event_mid_stream_sends_the_deltas_so_far_then_an_error_frame(
+    message_event, bedrock, posts, exception, expected
+):
+    bedrock.reply(RawStream(reply_messages(ARTICLE, fail_after=2, exception=exception), interval=0.01))
+    posts.expect(json.dumps(ARTICLE[0]))
+    posts.expect(json.dumps(ARTICLE[1]))
+    messages = {
+        "Throttled": "The model is busy; try again shortly.",
+        "ModelError": "The model failed while streaming its reply."
+        if exception == "modelStreamErrorException"
+        else "The model service failed; try again shortly.",
+    }
+    posts.expect(frame({"type": "error", "code": expected, "message": messages[expected]}))
+    send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+
+def test_client_gone_mid_stream_stops_posting_and_closes_the_bedrock_stream(message_event, bedrock, posts, capsys):
+    pieces = [f"piece {i} " for i in range(40)]
+    raw = RawStream(reply_messages(pieces), interval=0.02)
+    bedrock.reply(raw)
+    posts.expect(json.dumps(pieces[0]))
+    posts.gone()  # and no more posts: Stubber fails the test on an unexpected call
+
+    assert send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"}) == {"statusCode": 200}
+    assert raw.closed.is_set()
+    assert raw.read < 10, "the reader must stop within a chunk of the Gone, not drain the model"
+    logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert logged["gone"] is True and logged["frames"] == 1
+
+
+def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock, posts):
+    posts.gone()
+    assert send(message_event, "not json") == {"statusCode": 200}
+
+
+def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, capsys):
+    bedrock.reply(RawStream(reply_messages(["Hi"])), text="my secret question")
+    posts.expect('"Hi"')
+    posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 1}}))
+    send(message_event, {"action": "sendtext", "text": "my secret question"})
+    out = capsys.readouterr().out
+    assert "my secret question" not in out
+    line = json.loads(out.strip().splitlines()[-1])
+    assert line["event"] == "reply"
+    assert line["connectionId"] == "Zx1mHdJ-tjMCJgQ="
+    assert line["route"] == "sendtext"
+    assert line["model"] == "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert (line["deltas"], line["frames"], line["stop_reason"]) == (1, 2, "end_turn")
+    assert isinstance(line["duration_ms"], int)
