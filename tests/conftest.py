@@ -1,15 +1,8 @@
-"""Shared by every kind of test: sample events as files."""
-
-import json
-from pathlib import Path
+"""Fixtures shared by every kind of test."""
 
 import pytest
 
-EVENTS = Path(__file__).parent / "events"
-
-
-def load_event(name: str) -> dict:
-    return json.loads((EVENTS / f"{name}.json").read_text())
+from tests.sample_events import load_event
 
 
 @pytest.fixture

@@ -1,9 +1,6 @@
 """Unit tests: the handlers with botocore's Stubber on both clients, and no network at all."""
 
-import json
 import os
-import threading
-import time
 
 import pytest
 from botocore.eventstream import EventStream
@@ -11,7 +8,9 @@ from botocore.parsers import EventStreamJSONParser
 from botocore.stub import Stubber
 from pytest_socket import disable_socket, enable_socket
 
-# The handlers read these at import, as in Lambda; set before the first import of src/ modules.
+# The handlers read their environment at import, as in Lambda. Set it for the imports only, so the rest of
+# the session (end-to-end and deploy tests, and what they spawn) never inherits these values.
+_saved = dict(os.environ)
 os.environ.update(
     AWS_DEFAULT_REGION="ap-northeast-1",
     AWS_ACCESS_KEY_ID="testing",
@@ -20,13 +19,15 @@ os.environ.update(
     STAGE="dev",
     MODEL_ID="jp.anthropic.claude-haiku-4-5-20251001-v1:0",
 )
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)
+for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"):
+    os.environ.pop(name, None)
+from bedrock_body import RawStream  # noqa: E402
 
-import connections
-import model
-from emulator.anthropic import message_events
-from emulator.eventstream import chunk_event, exception_event
+import connections  # noqa: E402
+import model  # noqa: E402
+
+os.environ.clear()
+os.environ.update(_saved)
 
 
 @pytest.fixture(autouse=True)
@@ -34,39 +35,6 @@ def no_network():
     disable_socket(allow_unix_socket=True)
     yield
     enable_socket()
-
-
-class RawStream:
-    """What botocore's EventStream reads: the HTTP body, one event-stream message per read, optionally paced."""
-
-    def __init__(self, messages: list[bytes], interval: float = 0.0) -> None:
-        self.messages = messages
-        self.interval = interval
-        self.read = 0
-        self.closed = threading.Event()
-
-    def stream(self):
-        for message in self.messages:
-            if self.closed.is_set():
-                return
-            time.sleep(self.interval)
-            self.read += 1
-            yield message
-
-    def close(self) -> None:
-        self.closed.set()
-
-
-def reply_messages(pieces: list[str], fail_after: int | None = None, exception: str = "") -> list[bytes]:
-    """A Claude reply as Bedrock's event-stream messages, encoded by the project's one encoder.
-
-    With `fail_after`, the stream ends after that many deltas with a modelled exception event instead.
-    """
-    events = list(message_events(model.MODEL_ID, pieces, input_tokens=14))
-    messages = [chunk_event(event) for event in events]
-    if fail_after is None:
-        return messages
-    return [*messages[: 2 + fail_after], exception_event(exception, "Injected mid-stream failure")]
 
 
 @pytest.fixture
@@ -131,7 +99,3 @@ def posts():
         yield stubber
         stubber.assert_no_pending_responses()
     connections.client.meta.events.unregister(event, record)
-
-
-def frame(obj) -> str:
-    return json.dumps(obj)

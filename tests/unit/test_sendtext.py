@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import RawStream, frame, reply_messages
+from bedrock_body import RawStream, frame, reply_messages
 
 import sendtext
 from protocol import DEFAULT_MAX_TEXT_CHARS

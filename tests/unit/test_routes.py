@@ -1,0 +1,55 @@
+"""$connect, $disconnect and $default."""
+
+import json
+
+import pytest
+from bedrock_body import frame
+
+import connect
+import default
+import disconnect
+from tests.sample_events import load_event
+
+
+def test_connect_accepts_and_logs_the_connection(capsys):
+    assert connect.handler(load_event("apiGatewayWebSocketApiConnect"), None) == {"statusCode": 200}
+    line = json.loads(capsys.readouterr().out)
+    assert (line["event"], line["connectionId"], line["sourceIp"]) == ("connect", "Zx1mHdJ-tjMCJgQ=", "203.0.113.10")
+
+
+def test_disconnect_logs_the_close_code(capsys):
+    assert disconnect.handler(load_event("apiGatewayWebSocketApiDisconnect"), None) == {"statusCode": 200}
+    line = json.loads(capsys.readouterr().out)
+    assert (line["event"], line["statusCode"]) == ("disconnect", 1001)
+
+
+EXPECTED = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        ('{"action": "chat", "text": "hi"}', "UnknownAction", f'Unknown action "chat". Send {EXPECTED}'),
+        ('{"text": "hi"}', "UnknownAction", f'"action" is missing. Send {EXPECTED}'),
+        ("hello", "BadRequest", f"Messages must be JSON, like {EXPECTED}"),
+        ("[1, 2]", "BadRequest", f"Messages must be a JSON object, like {EXPECTED}"),
+    ],
+)
+def test_default_answers_an_unmatched_message_with_one_error_frame(message_event, posts, body, code, message):
+    message_event["body"] = body
+    message_event["requestContext"]["routeKey"] = "$default"
+    posts.expect(frame({"type": "error", "code": code, "message": message}))
+    assert default.handler(message_event, None) == {"statusCode": 200}
+
+
+def test_default_decodes_binary_frames(message_event, posts):
+    message_event["body"], message_event["isBase64Encoded"] = "eyJhY3Rpb24iOiAieCJ9", True  # {"action": "x"}
+    posts.expect(frame({"type": "error", "code": "UnknownAction", "message": f'Unknown action "x". Send {EXPECTED}'}))
+    default.handler(message_event, None)
+
+
+def test_default_survives_a_client_that_already_left(message_event, posts, capsys):
+    message_event["body"] = "hello"
+    posts.gone()
+    assert default.handler(message_event, None) == {"statusCode": 200}
+    assert '"event": "gone"' in capsys.readouterr().out
