@@ -1,0 +1,103 @@
+"""What a request asks for: which Claude model, which prompt, how many tokens at most, or Bedrock's error.
+
+Model ids: the Anthropic Claude foundation-model ids (`anthropic.claude-…-v1:0`), their cross-region
+inference profiles (`us.` `eu.` `apac.` `jp.` `au.` `ca.` `global.` …) and the ARNs of either. Any other id
+(another provider's, a typo) gets what real Bedrock answers for an id it does not know: ValidationException
+"The provided model identifier is invalid." A few retired Claude ids get ResourceNotFoundException, as
+real Bedrock answers for a model past its end of life.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import END_OF_LIFE, INVALID_MODEL, BedrockError, malformed
+
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
+
+_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:foundation-model|inference-profile)/")
+_CLAUDE = re.compile(
+    r"^(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?"  # a cross-region inference profile's prefix
+    r"anthropic\.(?P<name>claude-(?:[a-z0-9]+-)*?)-?v\d+"  # claude-haiku-4-5-20251001-v1, claude-v2
+    r"(?::\d+)?(?::\d+k)?$"  # :0, and the context-window variants such as :0:200k
+)
+_END_OF_LIFE = {"anthropic.claude-v1", "anthropic.claude-instant-v1", "anthropic.claude-v2", "anthropic.claude-v2:1"}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    model_id: str  # as the client sent it
+    model: str  # the name Claude reports in message_start, e.g. claude-haiku-4-5-20251001
+    prompt: str  # the text of the last user message, as sent
+    texts: list[str]  # every text in the request (system and messages), for the input-token estimate
+    max_tokens: int
+
+
+def model_name(model_id: str) -> str:
+    """The Claude model behind an id, or BedrockError as Bedrock answers for an id it cannot serve."""
+    bare = _ARN.sub("", model_id)
+    if bare in _END_OF_LIFE:
+        raise BedrockError(404, "ResourceNotFoundException", END_OF_LIFE)
+    match = _CLAUDE.match(bare)
+    if match is None:
+        raise BedrockError.validation(INVALID_MODEL)
+    return match["name"].rstrip("-")
+
+
+def _texts(content: object, where: str) -> list[str]:
+    if isinstance(content, str):
+        blocks: list = [{"type": "text", "text": content}]
+    elif isinstance(content, list) and content:
+        blocks = content
+    else:
+        raise malformed(f"{where}/content: expected a string or a non-empty array")
+    texts = []
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict) or "type" not in block:
+            raise malformed(f"{where}/content/{index}: required key [type] not found")
+        if block["type"] == "text":
+            text = block.get("text")
+            if not isinstance(text, str):
+                raise malformed(f"{where}/content/{index}: required key [text] not found")
+            if not text.strip():
+                # Anthropic's check, passed through by Bedrock as is.
+                raise BedrockError.validation("messages: text content blocks must contain non-whitespace text")
+            texts.append(text)
+    return texts
+
+
+def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
+    """The Anthropic Messages request Bedrock expects for Claude, or BedrockError(ValidationException)."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise malformed("#: the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise malformed("#: expected type: JSONObject")
+    for key in ("anthropic_version", "max_tokens", "messages"):
+        if key not in body:
+            raise malformed(f"#: required key [{key}] not found")
+    if body["anthropic_version"] != ANTHROPIC_VERSION:
+        raise malformed(f"#/anthropic_version: {body['anthropic_version']!r} is not {ANTHROPIC_VERSION!r}")
+    max_tokens = body["max_tokens"]
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise malformed(f"#/max_tokens: {max_tokens!r} is not an integer of 1 or more")
+    messages = body["messages"]
+    if not isinstance(messages, list) or not messages:
+        raise malformed("#/messages: expected a non-empty array")
+    system = body.get("system", [])
+    texts = _texts(system, "#/system") if system else []
+    prompt = None
+    for index, message in enumerate(messages):
+        where = f"#/messages/{index}"
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise malformed(f"{where}: required keys [role, content] not found")
+        if message["role"] not in ("user", "assistant"):
+            raise malformed(f"{where}/role: {message['role']!r} is not a valid enum value")
+        message_texts = _texts(message["content"], where)
+        texts += message_texts
+        if message["role"] == "user":
+            prompt = "\n".join(message_texts)
+    if prompt is None:
+        raise BedrockError.validation('messages: the first message must use the "user" role')
+    return Invocation(model_id, model, prompt, texts, max_tokens)

@@ -1,0 +1,352 @@
+"""The Bedrock runtime stand-in: InvokeModelWithResponseStream (and InvokeModel) over real HTTP.
+
+boto3 reaches it through `endpoint_url` or `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and parses every byte with its
+own code: rest-json errors, the event-stream framing (emulator/eventstream.py), the Anthropic events in
+Bedrock's order (emulator/anthropic.py). Every request is recorded (`BedrockStandIn.streams`) so tests and
+the benchmark can see what the model did: when it wrote, how much, and whether the client left early.
+"""
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Self, TypeVar
+
+from aiohttp import web
+
+from emulator.anthropic import message_events
+from emulator.eventstream import chunk_event, exception_event
+
+from .directives import Directives, parse_directives
+from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
+from .invocation import Invocation, model_name, parse_body
+from .script import estimate_input_tokens, prompt_hash, reply_pieces
+
+log = logging.getLogger("emulator.bedrock")
+T = TypeVar("T")
+
+STREAM = "InvokeModelWithResponseStream"
+INVOKE = "InvokeModel"
+
+
+@dataclass
+class StreamRecord:
+    """One request to the stand-in. Times are time.monotonic(): CLOCK_MONOTONIC on Linux, one clock for every
+    process on the machine, so a client in another process can compare its own readings with these."""
+
+    operation: str  # InvokeModelWithResponseStream or InvokeModel
+    model_id: str
+    started_at: float  # the request arrived
+    prompt_hash: str = ""  # script.prompt_hash() of the last user text as sent, directives included
+    status: int = 200  # the HTTP status answered
+    error: str | None = None  # Bedrock error code sent, before the stream or as its exception event
+    planned: int = 0  # text deltas the reply had (after max_tokens)
+    chunks: int = 0  # `chunk` events written (message_start … message_stop), the exception event excluded
+    deltas: int = 0  # of which text deltas
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    closed_early: bool = False  # the client went away before the last message; the stand-in stopped there
+    ended_at: float | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+
+class _Gone(Exception):
+    """The client closed the connection: stop generating."""
+
+
+class _Dropped(Exception):
+    """fault=stall then=drop: end the response without its end, as a lost connection would."""
+
+
+class BedrockStandIn:
+    """`url = await standin.start()` … `await standin.stop()`; or `BackgroundStandIn` from synchronous code.
+
+    `rate` is tokens (stream pieces) per second, 0 for as fast as possible; `ttft_ms` the delay before the
+    first chunk. A `[standin …]` directive in the prompt overrides both for one request.
+    """
+
+    def __init__(self, rate: float = 60.0, ttft_ms: float = 300.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.rate, self.ttft_ms, self.host, self.port = rate, ttft_ms, host, port
+        self.streams: list[StreamRecord] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._changed: asyncio.Condition | None = None
+        self._stopping = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/model/{model_id:.+}/invoke-with-response-stream", self._invoke_stream)
+        app.router.add_post("/model/{model_id:.+}/invoke", self._invoke)
+        app.router.add_post("/model/{model_id:.+}/{operation}", self._unsupported)
+        app.router.add_get("/_standin/streams", self._records)
+        return app
+
+    async def start(self) -> str:
+        """Serve on host:port (port 0: a free one); returns the endpoint URL."""
+        self._changed = asyncio.Condition()
+        # handler_cancellation: aiohttp cancels a handler when its client disconnects, so a stream that is
+        # waiting (time to first token, pacing, a stall) notices at once instead of at its next write.
+        self._runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def find(self, prompt: str) -> list[StreamRecord]:
+        """Every request whose last user text was `prompt` (as sent, directives included), oldest first."""
+        digest = prompt_hash(prompt)
+        return [record for record in self.streams if record.prompt_hash == digest]
+
+    async def wait_ended(self, prompt: str, timeout: float = 10.0) -> StreamRecord:
+        """The latest request for `prompt`, once it has ended (TimeoutError if it does not in time)."""
+        assert self._changed is not None, "start() first"
+
+        def latest_ended() -> StreamRecord | None:
+            records = self.find(prompt)
+            return records[-1] if records and records[-1].ended else None
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(latest_ended), timeout)
+        record = latest_ended()
+        assert record is not None
+        return record
+
+    async def _notify(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    # --- requests -------------------------------------------------------------------------------------
+
+    async def _accept(self, request: web.Request, record: StreamRecord) -> tuple[Invocation, Directives]:
+        """Authorization, model id, body and directives checked as Bedrock would, or BedrockError."""
+        # Signatures are not verified (any credentials will do), but an unsigned request is refused, as AWS does.
+        if "Authorization" not in request.headers:
+            raise BedrockError(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        model = model_name(record.model_id)
+        invocation = parse_body(record.model_id, model, await request.read())
+        record.prompt_hash = prompt_hash(invocation.prompt)
+        await self._notify()
+        prompt, directives = parse_directives(invocation.prompt)
+        if directives.fault in INITIAL_FAULTS:
+            raise replace(INITIAL_FAULTS[directives.fault])  # a copy: a shared exception's traceback grows
+        return Invocation(record.model_id, model, prompt, invocation.texts, invocation.max_tokens), directives
+
+    def _begin(self, request: web.Request, operation: str) -> StreamRecord:
+        record = StreamRecord(operation, request.match_info["model_id"], time.monotonic())
+        self.streams.append(record)
+        return record
+
+    async def _end(self, record: StreamRecord) -> None:
+        record.ended_at = time.monotonic()
+        fields = {k: v for k, v in asdict(record).items() if not k.endswith("_at")}
+        fields["ms"] = round((record.ended_at - record.started_at) * 1000)
+        log.info(json.dumps({"event": "bedrock", **fields}))
+        await self._notify()
+
+    def _fail(self, record: StreamRecord, error: BedrockError) -> web.Response:
+        record.status, record.error = error.status, error.code
+        return error.response()
+
+    async def _invoke_stream(self, request: web.Request) -> web.StreamResponse:
+        record = self._begin(request, STREAM)
+        try:
+            invocation, directives = await self._accept(request, record)
+            return await self._stream(request, record, invocation, directives)
+        except BedrockError as error:
+            return self._fail(record, error)
+        except asyncio.CancelledError:  # the client went away while the stand-in was waiting
+            record.closed_early = not self._stopping
+            raise
+        finally:
+            await asyncio.shield(self._end(record))
+
+    async def _stream(
+        self, request: web.Request, record: StreamRecord, invocation: Invocation, directives: Directives
+    ) -> web.StreamResponse:
+        pieces, stop_reason = self._reply(invocation, directives)
+        record.planned = len(pieces)
+        rate = self.rate if directives.rate is None else directives.rate
+        ttft_ms = self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
+        events = message_events(
+            invocation.model, pieces, estimate_input_tokens(invocation.texts), stop_reason=stop_reason
+        )
+        await asyncio.sleep(ttft_ms / 1000)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "application/vnd.amazon.eventstream",
+                "X-Amzn-Bedrock-Content-Type": "application/json",
+                "x-amzn-RequestId": str(uuid.uuid4()),
+            }
+        )
+        try:
+            await response.prepare(request)
+            await self._write_events(request, response, record, events, directives, rate)
+            await response.write_eof()
+        except _Gone:
+            record.closed_early = True
+        except _Dropped:
+            assert request.transport is not None
+            request.transport.abort()
+        return response
+
+    async def _write_events(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        record: StreamRecord,
+        events: Iterator[dict],
+        directives: Directives,
+        rate: float,
+    ) -> None:
+        async def write(message: bytes) -> None:
+            # One event-stream message per write, as Bedrock flushes them; a closing transport means the
+            # client has gone, and the rest of the reply is never generated.
+            if request.transport is None or request.transport.is_closing():
+                raise _Gone
+            try:
+                await response.write(message)
+            except ConnectionError as exc:
+                raise _Gone from exc
+
+        paced_from = 0.0  # when delta 0 went out (or would have, after a stall): delta i is due i/rate later
+        for event in events:
+            if event["type"] == "content_block_delta":
+                if directives.fault == "midstream" and record.deltas == directives.after:
+                    record.error = directives.exception
+                    await write(exception_event(directives.exception, STREAM_EXCEPTIONS[directives.exception]))
+                    return
+                if directives.fault == "stall" and record.deltas == directives.after:
+                    await asyncio.sleep(directives.seconds)
+                    if directives.then == "drop":
+                        # What a lost connection looks like to the client: no more bytes and no clean end.
+                        record.error = "dropped"
+                        raise _Dropped
+                    paced_from = time.monotonic() - record.deltas / rate if rate else 0.0
+                if rate:
+                    paced_from = paced_from or time.monotonic()
+                    await asyncio.sleep(max(0.0, paced_from + record.deltas / rate - time.monotonic()))
+            if event["type"] == "message_stop":
+                # Bedrock's metrics are measured, so fill them in now rather than when the events were built.
+                now = time.monotonic()
+                event["amazon-bedrock-invocationMetrics"].update(
+                    invocationLatency=round((now - record.started_at) * 1000),
+                    firstByteLatency=round(((record.first_chunk_at or now) - record.started_at) * 1000),
+                )
+            await write(chunk_event(event))
+            record.last_chunk_at = time.monotonic()
+            record.first_chunk_at = record.first_chunk_at or record.last_chunk_at
+            record.chunks += 1
+            record.deltas += event["type"] == "content_block_delta"
+
+    def _reply(self, invocation: Invocation, directives: Directives) -> tuple[list[str], str]:
+        pieces = reply_pieces(invocation.prompt, directives.tokens)
+        if len(pieces) > invocation.max_tokens:
+            return pieces[: invocation.max_tokens], "max_tokens"
+        return pieces, "end_turn"
+
+    async def _invoke(self, request: web.Request) -> web.Response:
+        """InvokeModel: the whole reply as one Anthropic Messages response, after the time streaming would take.
+        Stream faults (midstream, stall) do not apply."""
+        record = self._begin(request, INVOKE)
+        try:
+            try:
+                invocation, directives = await self._accept(request, record)
+            except BedrockError as error:
+                return self._fail(record, error)
+            pieces, stop_reason = self._reply(invocation, directives)
+            record.planned = len(pieces)
+            rate = self.rate if directives.rate is None else directives.rate
+            ttft_ms = self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
+            await asyncio.sleep(ttft_ms / 1000 + (len(pieces) / rate if rate else 0.0))
+            input_tokens = estimate_input_tokens(invocation.texts)
+            start = next(message_events(invocation.model, pieces, input_tokens))["message"]
+            body = {
+                **start,
+                "content": [{"type": "text", "text": "".join(pieces)}],
+                "stop_reason": stop_reason,
+                "usage": {"input_tokens": input_tokens, "output_tokens": len(pieces)},
+            }
+            record.deltas = len(pieces)
+            return web.json_response(
+                body,
+                headers={
+                    "X-Amzn-Bedrock-Input-Token-Count": str(input_tokens),
+                    "X-Amzn-Bedrock-Output-Token-Count": str(len(pieces)),
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                },
+            )
+        except asyncio.CancelledError:
+            record.closed_early = not self._stopping
+            raise
+        finally:
+            await asyncio.shield(self._end(record))
+
+    async def _unsupported(self, request: web.Request) -> web.Response:
+        operation = request.match_info["operation"]
+        return BedrockError(
+            404, "UnknownOperationException", f"The Bedrock stand-in does not serve /{operation}"
+        ).response()
+
+    async def _records(self, request: web.Request) -> web.Response:
+        """The records as JSON, for a client in another process (the stand-in run on its own)."""
+        return web.json_response([{**asdict(record), "ended": record.ended} for record in self.streams])
+
+
+class BackgroundStandIn:
+    """A BedrockStandIn on its own event loop in a daemon thread, for synchronous callers: boto3 blocks, and
+    blocking the loop that serves it would deadlock.
+
+        with BackgroundStandIn(rate=0, ttft_ms=0) as bedrock:
+            client = boto3.client("bedrock-runtime", endpoint_url=bedrock.url, …)
+            bedrock.wait_ended(prompt)
+    """
+
+    def __init__(self, rate: float = 60.0, ttft_ms: float = 300.0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.standin = BedrockStandIn(rate, ttft_ms, host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="bedrock-standin", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.standin.url
+
+    @property
+    def streams(self) -> list[StreamRecord]:
+        return self.standin.streams
+
+    def find(self, prompt: str) -> list[StreamRecord]:
+        return self.standin.find(prompt)
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the stand-in's loop and wait for its result (e.g. to start a companion server)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def wait_ended(self, prompt: str, timeout: float = 10.0) -> StreamRecord:
+        return self.run(self.standin.wait_ended(prompt, timeout), timeout + 1)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        self.run(self.standin.start())
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.run(self.standin.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
