@@ -90,10 +90,11 @@ class BedrockStandIn:
 
     async def start(self) -> str:
         """Serve on host:port (port 0: a free one); returns the endpoint URL."""
-        self._changed = asyncio.Condition()
+        self._changed, self._stopping = asyncio.Condition(), False
         # handler_cancellation: aiohttp cancels a handler when its client disconnects, so a stream that is
         # waiting (time to first token, pacing, a stall) notices at once instead of at its next write.
-        self._runner = web.AppRunner(self.app(), handler_cancellation=True, access_log=None)
+        # shutdown_timeout: stop() cuts streams still running (a stall, say) instead of waiting 60 s for them.
+        self._runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -145,7 +146,7 @@ class BedrockStandIn:
         prompt, directives = parse_directives(invocation.prompt)
         if directives.fault in INITIAL_FAULTS:
             raise replace(INITIAL_FAULTS[directives.fault])  # a copy: a shared exception's traceback grows
-        return Invocation(record.model_id, model, prompt, invocation.texts, invocation.max_tokens), directives
+        return replace(invocation, prompt=prompt), directives
 
     def _begin(self, request: web.Request, operation: str) -> StreamRecord:
         record = StreamRecord(operation, request.match_info["model_id"], time.monotonic())
@@ -181,8 +182,7 @@ class BedrockStandIn:
     ) -> web.StreamResponse:
         pieces, stop_reason = self._reply(invocation, directives)
         record.planned = len(pieces)
-        rate = self.rate if directives.rate is None else directives.rate
-        ttft_ms = self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
+        rate, ttft_ms = self._speed(directives)
         events = message_events(
             invocation.model, pieces, estimate_input_tokens(invocation.texts), stop_reason=stop_reason
         )
@@ -254,6 +254,11 @@ class BedrockStandIn:
             record.chunks += 1
             record.deltas += event["type"] == "content_block_delta"
 
+    def _speed(self, directives: Directives) -> tuple[float, float]:
+        """Tokens/s and time to first token (ms) for one request: the stand-in's, unless the prompt says."""
+        rate = self.rate if directives.rate is None else directives.rate
+        return rate, self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
+
     def _reply(self, invocation: Invocation, directives: Directives) -> tuple[list[str], str]:
         pieces = reply_pieces(invocation.prompt, directives.tokens)
         if len(pieces) > invocation.max_tokens:
@@ -271,8 +276,7 @@ class BedrockStandIn:
                 return self._fail(record, error)
             pieces, stop_reason = self._reply(invocation, directives)
             record.planned = len(pieces)
-            rate = self.rate if directives.rate is None else directives.rate
-            ttft_ms = self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
+            rate, ttft_ms = self._speed(directives)
             await asyncio.sleep(ttft_ms / 1000 + (len(pieces) / rate if rate else 0.0))
             input_tokens = estimate_input_tokens(invocation.texts)
             start = next(message_events(invocation.model, pieces, input_tokens))["message"]
