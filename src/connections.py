@@ -10,7 +10,7 @@ from botocore.config import Config
 client = boto3.client(
     "apigatewaymanagementapi",
     endpoint_url=f"{os.environ['API_ENDPOINT']}/{os.environ['STAGE']}",
-    config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+    config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}),
 )
 
 

@@ -17,7 +17,7 @@ client = boto3.client(
     config=Config(
         connect_timeout=5,
         read_timeout=float(os.environ.get("BEDROCK_READ_TIMEOUT", "60")),
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": 3},
     ),
 )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 # API Gateway caps an incoming WebSocket message at 128 KB, so no `text` longer than this can arrive.
 # The default model's context (200K tokens, minus max_tokens for the reply) holds more than that even at one
@@ -119,6 +120,8 @@ def model_failure(exc: Exception) -> ProtocolError:
         if code in _THROTTLED:
             return ProtocolError(ErrorCode.THROTTLED, "The model is busy; try again shortly.")
         return ProtocolError(ErrorCode.MODEL_ERROR, _MODEL_MESSAGES.get(code, "The model failed to answer."))
-    if isinstance(exc, BotoCoreError):  # connection reset, read timeout, truncated stream …
+    # Before the first event botocore wraps network failures (BotoCoreError); while the stream is read, urllib3's
+    # own errors (connection dropped, read timeout) come through unwrapped.
+    if isinstance(exc, BotoCoreError | Urllib3Error):
         return ProtocolError(ErrorCode.MODEL_ERROR, "Lost the connection to the model.")
     return ProtocolError(ErrorCode.INTERNAL, "Something went wrong on our side.")

@@ -4,6 +4,8 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, EventStreamError
+from urllib3.exceptions import ProtocolError as DroppedConnection
+from urllib3.exceptions import ReadTimeoutError as StreamReadTimeout
 
 from protocol import ErrorCode, ProtocolError, delta_frame, end_frame, error_frame, model_failure, parse_sendtext
 
@@ -44,6 +46,8 @@ def test_base64_body_that_is_not_utf8_is_a_bad_request():
         (EventStreamError({"Error": {"Code": "modelTimeoutException"}}, "InvokeModelWithResponseStream"), "ModelError"),
         (ClientError({"Error": {"Code": "SomethingNew"}}, "InvokeModelWithResponseStream"), "ModelError"),
         (EndpointConnectionError(endpoint_url="https://bedrock-runtime"), "ModelError"),
+        (DroppedConnection("Connection broken: IncompleteRead"), "ModelError"),
+        (StreamReadTimeout(None, None, "Read timed out."), "ModelError"),
         (KeyError("chunk"), "Internal"),
     ],
 )
