@@ -15,10 +15,14 @@ PY     := $(VENV)/bin/python
 WSCAT  := node_modules/.bin/wscat
 # The pinned CLI from the venv when there is one, else whatever `aws` (v1 or v2) is on PATH.
 AWS    ?= $(if $(wildcard $(VENV)/bin/aws),$(VENV)/bin/aws,aws)
+# AWS CLI v2 pipes output through a pager and can be configured to prompt for parameters: either would stop a
+# recipe at the terminal. v1 reads neither.
+export AWS_PAGER :=
+export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local bench package deploy deploy-iam deploy-main outputs delete clean
+.PHONY: help setup test lint local bench rehearse package deploy deploy-iam deploy-main outputs delete clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +47,9 @@ lint: $(PY) ## cfn-lint both templates, ruff the Python
 
 test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
 	$(PY) -m pytest
+
+rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
+	$(PY) -m pytest tests/deploy
 
 local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:$(PORT)/$(STAGE) (BEDROCK=aws for real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK)
