@@ -69,6 +69,11 @@ def work_tree(dest: Path, *, venv: bool) -> Path:
     return dest
 
 
+def succeeded(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
 @dataclass(repr=False)
 class State:
     """What one region of the simulated account holds (IAM and the bucket list are account-wide, as in AWS)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.simulated_account import PINNED_AWS, UNMODELLED_RESOURCES_SKIPPED, State, work_tree
+from tests.deploy.simulated_account import PINNED_AWS, UNMODELLED_RESOURCES_SKIPPED, State, succeeded, work_tree
 
 pytestmark = [pytest.mark.deploy, UNMODELLED_RESOURCES_SKIPPED]
 
@@ -57,11 +57,6 @@ class PathRehearsal:
     delete: subprocess.CompletedProcess
     delete_calls: list[Call]
     deleted: State
-
-
-def succeeded(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 def take_calls(log: Path) -> list[Call]:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +23,7 @@ from tests.deploy.simulated_account import (
     NO_CONFIG_FILES,
     UNMODELLED_RESOURCES_SKIPPED,
     State,
+    succeeded,
     work_tree,
 )
 
@@ -36,14 +36,17 @@ REGION = "eu-west-3"  # not the Makefile's default, and outside us-east-1 a buck
 MODEL_ID = "eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 FOUNDATION_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
 BUCKET = f"{STACK}-artifacts-{ACCOUNT}-{REGION}"
-HANDLERS = {"Connect": "connect.handler", "Disconnect": "disconnect.handler", "Default": "default.handler"}
-HANDLERS["SendText"] = "sendtext.handler"
+HANDLERS = {
+    "Connect": "connect.handler",
+    "Disconnect": "disconnect.handler",
+    "Default": "default.handler",
+    "SendText": "sendtext.handler",
+}
 FUNCTIONS = {f"{STACK}-{name}" for name in HANDLERS}
 
 
 @dataclass(repr=False)  # a failing test shows its assertion, not megabytes of state
 class Rehearsal:
-    tree: Path
     modules: list[str]  # what src/ holds, caches aside, before the first deploy
     before: State
     deploy: subprocess.CompletedProcess
@@ -56,11 +59,6 @@ class Rehearsal:
     deleted: State
     deleted_stacks: dict[str, dict]  # by name, looked up by stack id as AWS keeps them
     deleted_events: dict[str, list[dict]]
-
-
-def succeeded(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout}\n{result.stderr}"
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +83,6 @@ def rehearsal(account, tmp_path_factory) -> Rehearsal:
     cloudformation = account.client("cloudformation", REGION)
     ids = {name: stack["StackId"] for name, stack in deployed.stacks.items()}
     return Rehearsal(
-        tree=tree,
         modules=modules,
         before=before,
         deploy=deploy,

@@ -38,7 +38,7 @@ CONSUMER = json.dumps(
 NAME = [{"ParameterKey": "Name", "ParameterValue": "shared"}]
 
 
-@pytest.fixture(params=[False, True], ids=["moto", "fixed"])
+@pytest.fixture(params=[False, True], ids=["released", "fixed"])
 def cloudformation(request, fake_aws):
     """A CloudFormation client on a fresh in-process moto, as released or with moto_changesets's fixes."""
     with mock_aws():
