@@ -60,7 +60,7 @@ bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes benc
 # The artifact bucket: BUCKET if given, else one per account and region, created (private) when missing.
 RESOLVE_BUCKET = bucket="$(BUCKET)"; \
 	if [ -z "$$bucket" ]; then \
-	  account=$$($(AWS) sts get-caller-identity --query Account --output text) || exit 1; \
+	  account=$$($(AWS) sts get-caller-identity --region $(REGION) --query Account --output text) || exit 1; \
 	  bucket=$$(echo "$(STACK)-artifacts-$$account-$(REGION)" | tr 'A-Z' 'a-z'); \
 	fi
 
