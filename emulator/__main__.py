@@ -1,0 +1,123 @@
+"""`python -m emulator` (what `make local` runs): main.yml + src/ as a WebSocket API on localhost.
+
+Starts the Bedrock stand-in (or uses real Bedrock with `--bedrock aws` and your AWS credentials), serves
+`ws://127.0.0.1:<port>/<stage>` and its @connections API, prints a wscat line, and runs until Ctrl-C.
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from emulator import template
+from emulator.gateway import Gateway, Quotas
+
+EXAMPLE = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+# With real Bedrock, the functions use the caller's own AWS identity (profile, SSO or keys), as `aws` would.
+CREDENTIAL_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = Quotas()
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--template", type=Path, default=Path("main.yml"), help="(default %(default)s)")
+    parser.add_argument("--code-dir", type=Path, help="every function's code (default: each function's Code path)")
+    parser.add_argument("--host", default="127.0.0.1", help="(default %(default)s)")
+    parser.add_argument("--port", type=int, default=8080, help="0 for a free port (default %(default)s)")
+    parser.add_argument("--stage", help="the stage name (default: the template's)")
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    parser.add_argument("--region", default=template.DEFAULT_REGION, help="(default %(default)s)")
+    parser.add_argument("--bedrock", choices=["local", "aws"], default="local", help="stand-in or real Bedrock")
+    parser.add_argument("--standin-rate", type=float, default=60.0, help="stand-in tokens/s (default %(default)s)")
+    parser.add_argument("--standin-ttft-ms", type=float, default=300.0, help="stand-in first-token delay")
+    parser.add_argument("--bedrock-read-timeout", type=float, help="BEDROCK_READ_TIMEOUT for the functions, s")
+    parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
+    parser.add_argument("--max-message-bytes", type=int, default=defaults.max_message_bytes)
+    parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, help="seconds")
+    parser.add_argument("--max-duration", type=float, default=defaults.max_duration, help="seconds")
+    parser.add_argument("--integration-timeout", type=float, default=defaults.integration_timeout, help="seconds")
+    return parser.parse_args(argv)
+
+
+def function_environment(bedrock_url: str | None, read_timeout: float | None = None) -> dict[str, str]:
+    """What the emulator adds to every function's environment: the stand-in's endpoint and dummy credentials,
+    or (bedrock_url None) the caller's own AWS credentials for real Bedrock."""
+    environment: dict[str, str] = {}
+    if bedrock_url is None:
+        environment |= {name: os.environ[name] for name in CREDENTIAL_VARIABLES if name in os.environ}
+    else:
+        environment |= {
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
+            "AWS_ACCESS_KEY_ID": "emulator",
+            "AWS_SECRET_ACCESS_KEY": "emulator",
+        }
+    if read_timeout is not None:
+        environment["BEDROCK_READ_TIMEOUT"] = str(read_timeout)
+    return environment
+
+
+async def serve(args: argparse.Namespace) -> None:
+    parameters = dict(item.split("=", 1) for item in args.parameter)
+    api = template.load(args.template, parameters, args.stage, args.code_dir, region=args.region)
+    standin = None
+    if args.bedrock == "local":
+        from emulator.bedrock import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
+
+        standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms)
+        bedrock = await standin.start()
+    gateway = Gateway(
+        api,
+        function_environment(bedrock if standin else None, args.bedrock_read_timeout),
+        Quotas(args.max_message_bytes, args.idle_timeout, args.max_duration, args.integration_timeout),
+        host=args.host,
+        port=args.port,
+        post_latency_ms=args.post_latency_ms,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        url = await gateway.start()
+        for route in api.routes.values():
+            print(f"  route {route.key:<12} -> {route.function.logical_id if route.function else '(not Lambda)'}")
+        print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")
+        print(f"Serving {args.template} on {url}  (@connections at {gateway.endpoint}/{api.stage}/@connections)")
+        print(f"Try it:  npx wscat -c {url}")
+        print(f"         > {EXAMPLE}")
+        print("Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    finally:
+        print("Stopping…", flush=True)
+        await gateway.stop()
+        if standin is not None:
+            await standin.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    try:
+        asyncio.run(serve(args))
+    except template.TemplateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the port is taken
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+"""The WebSocket endpoint: `ws://127.0.0.1:<port>/<stage>`, route selection, and the connection registry.
+
+One aiohttp app serves the socket and (emulator/connections.py) the @connections API on the same port, as API
+Gateway serves both from one host. Everything about the API comes from the template (emulator/template.py); each
+route's function runs in the runtime's execution environments (emulator/runtime.py).
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from emulator import connections, events
+from emulator.runtime import Result, Runtime
+from emulator.template import Api, Route
+
+log = logging.getLogger("emulator.gateway")
+
+REGISTRY = web.AppKey("registry", "Registry")
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """API Gateway's WebSocket quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)."""
+
+    max_message_bytes: int = 128 * 1024
+    idle_timeout: float = 10 * 60
+    max_duration: float = 2 * 60 * 60
+    integration_timeout: float = 29.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    at: float  # time.monotonic() when it was written to the socket
+    data: str | bytes
+
+
+@dataclass
+class Connection:
+    origin: events.Origin
+    socket: web.WebSocketResponse
+    last_active: float = field(default_factory=time.monotonic)
+    last_active_at: int = field(default_factory=events.epoch_ms)  # epoch ms, for GET @connections
+    frames: list[Frame] | None = None  # every frame sent, when the registry records them
+    closed: bool = False
+    # Close code and reason when the emulator (not the client) ends the connection, for $disconnect.
+    server_close: tuple[int, str] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def touch(self) -> None:
+        self.last_active, self.last_active_at = time.monotonic(), events.epoch_ms()
+
+    async def send(self, data: str | bytes) -> None:
+        """One frame to the client: text for a str, binary for bytes."""
+        async with self._lock:  # frames from concurrent posts leave whole and in the order they were taken
+            if isinstance(data, bytes):
+                await self.socket.send_bytes(data)
+            else:
+                await self.socket.send_str(data)
+            if self.frames is not None:
+                self.frames.append(Frame(time.monotonic(), data))
+        self.touch()
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.server_close is None:
+            self.server_close = (code, reason)
+        await self.socket.close(code=code, message=reason.encode())
+
+
+@dataclass
+class Registry:
+    """Open connections by id; with `record`, also every closed one, frames included, for benchmarks."""
+
+    record: bool = False
+    open: dict[str, Connection] = field(default_factory=dict)
+    closed: dict[str, Connection] = field(default_factory=dict)
+
+    def get(self, connection_id: str) -> Connection | None:
+        return self.open.get(connection_id)
+
+    def add(self, connection: Connection) -> None:
+        if self.record:
+            connection.frames = []
+        self.open[connection.origin.connection_id] = connection
+
+    def remove(self, connection: Connection) -> None:
+        connection.closed = True
+        self.open.pop(connection.origin.connection_id, None)
+        if self.record:
+            self.closed[connection.origin.connection_id] = connection
+
+
+def select_route(api: Api, data: str | bytes) -> str:
+    """Evaluate a `$request.body.<path>` expression on a JSON body as API Gateway does; `$default` otherwise."""
+    prefix = "$request.body."
+    expression = api.route_selection_expression
+    if isinstance(data, bytes) or not expression.startswith(prefix):
+        return "$default"
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return "$default"
+    for name in expression.removeprefix(prefix).split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value in api.routes else "$default"
+
+
+def _gateway_error(message: str, connection_id: str, request_id: str) -> str:
+    """API Gateway's own error frame, e.g. `{"message": "Forbidden", "connectionId": ..., "requestId": ...}`."""
+    return json.dumps({"message": message, "connectionId": connection_id, "requestId": request_id})
+
+
+NO_STATUS_RECEIVED = 1005  # RFC 6455: a close frame without a code (aiohttp reports 0)
+
+
+def _close_name(code: int) -> str:
+    if code == NO_STATUS_RECEIVED:
+        return "NO_STATUS_RCVD"
+    try:
+        return WSCloseCode(code).name
+    except ValueError:
+        return "UNKNOWN"
+
+
+class Gateway:
+    """An API Gateway WebSocket API stage on localhost, serving one template's routes."""
+
+    def __init__(
+        self,
+        api: Api,
+        environment: dict[str, str] | None = None,
+        quotas: Quotas | None = None,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        post_latency_ms: float = 0,
+        record_frames: bool = False,
+    ) -> None:
+        """`environment` is added to every function's environment variables; `port` 0 picks a free one."""
+        self.api = api
+        self.quotas = quotas or Quotas()
+        self.host, self.port = host, port
+        self.registry = Registry(record=record_frames)
+        # Lambda's reserved region variables: the functions run "in" the template's region.
+        self.runtime = Runtime({"AWS_REGION": api.region, "AWS_DEFAULT_REGION": api.region, **(environment or {})})
+        self._post_latency = post_latency_ms / 1000
+        self._tasks: set[asyncio.Task] = set()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/{self.api.stage}"
+
+    @property
+    def endpoint(self) -> str:
+        """What handlers get for the API's https:// endpoint: the @connections API is on this host too."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        """Bind, then point the functions' environment at this port, then serve; returns the ws:// URL."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        # The template's environment names the deployed API (https://<api-id>.execute-api…): point it here.
+        self.runtime.endpoints = {f"https://{self.api.domain_name}": self.endpoint}
+        app = web.Application()
+        app[REGISTRY] = self.registry
+        app.router.add_get(f"/{self.api.stage}", self._websocket)
+        connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
+        app.on_shutdown.append(self._close_all)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        return self.url
+
+    async def stop(self) -> None:
+        """Close every connection (1001), end in-flight invocations and every environment, free the port."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.runtime.stop()
+
+    async def _close_all(self, _app: web.Application) -> None:
+        await asyncio.gather(
+            *(c.close(WSCloseCode.GOING_AWAY, "Going away") for c in list(self.registry.open.values())),
+            return_exceptions=True,
+        )
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _integrate(self, route: Route, event: dict) -> Result | str:
+        """Invoke the route's function for API Gateway: a Result, or the error API Gateway reports instead
+        ("Internal server error", "Endpoint request timed out"). A timed-out invocation keeps running, as on AWS."""
+        context = event["requestContext"]
+        function = route.function
+        if function is None:
+            log.info("%s %s: the integration is not a Lambda proxy", context["connectionId"], route.key)
+            return "Internal server error"
+        if not self.api.may_invoke(route):
+            log.info(
+                "%s %s: Execution failed due to configuration error: Invalid permissions on Lambda function %s "
+                "(no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke it from %s)",
+                context["connectionId"],
+                route.key,
+                function.logical_id,
+                self.api.source_arn(route.key),
+            )
+            return "Internal server error"
+        log.info(
+            "%s %s %s -> %s requestId=%s",
+            context["connectionId"],
+            context["eventType"],
+            route.key,
+            function.logical_id,
+            context["requestId"],
+        )
+        invocation = self._spawn(self.runtime.invoke(function, event))
+        done, _ = await asyncio.wait({invocation}, timeout=self.quotas.integration_timeout)
+        if not done:
+            log.info("%s %s: Endpoint request timed out", context["connectionId"], route.key)
+            return "Endpoint request timed out"
+        try:
+            result = invocation.result()
+        except Exception:  # the emulator's own failure (e.g. no process could start): still only this request
+            log.exception("%s %s: invocation failed", context["connectionId"], route.key)
+            return "Internal server error"
+        if not result.ok:
+            log.info("%s %s: Lambda failed (%s)", context["connectionId"], route.key, result.error)
+            return "Internal server error"
+        return result
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        now = events.epoch_ms()
+        origin = events.Origin(
+            connection_id=events.new_id(),
+            connected_at=now,
+            source_ip=request.remote or "127.0.0.1",
+            user_agent=request.headers.get("User-Agent", ""),
+            domain_name=request.host,
+            stage=self.api.stage,
+            api_id=self.api.api_id,
+        )
+        rejected = await self._connect(request, origin)
+        if rejected is not None:
+            return rejected
+        ws = web.WebSocketResponse(max_msg_size=self.quotas.max_message_bytes, autoclose=False)
+        await ws.prepare(request)
+        connection = Connection(origin, ws)
+        self.registry.add(connection)
+        log.info("%s connected from %s (%s)", origin.connection_id, origin.source_ip, origin.user_agent or "-")
+        watchdog = self._spawn(self._watch(connection))
+        try:
+            code, reason = await self._receive(connection)
+        finally:
+            watchdog.cancel()
+            self.registry.remove(connection)
+        if connection.server_close is not None:
+            code, reason = connection.server_close
+        log.info("%s disconnected: %s %s", origin.connection_id, code, reason)
+        self._spawn(self._disconnect(origin, code, reason))
+        return ws
+
+    async def _connect(self, request: web.Request, origin: events.Origin) -> web.Response | None:
+        """$connect decides the handshake: a non-2xx status (or a failure) refuses it with that HTTP status."""
+        route = self.api.routes.get("$connect")
+        if route is None:
+            return None
+        event = events.connect_event(origin, route.key, events.new_id(), request.headers.items(), request.query.items())
+        outcome = await self._integrate(route, event)
+        if isinstance(outcome, str):
+            status = 504 if outcome == "Endpoint request timed out" else 500
+        else:
+            payload = outcome.payload if isinstance(outcome.payload, dict) else {}
+            status = int(payload.get("statusCode", 200))
+        if 200 <= status < 300:
+            return None
+        log.info("%s $connect refused the connection: HTTP %s", origin.connection_id, status)
+        return web.Response(status=status)
+
+    async def _receive(self, connection: Connection) -> tuple[int, str]:
+        """Read frames until the socket closes; each message is routed on its own, as API Gateway does."""
+        ws = connection.socket
+        while True:
+            message = await ws.receive()
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                connection.touch()
+                self._spawn(self._message(connection, message.data))
+            elif message.type == WSMsgType.CLOSE:
+                await ws.close()
+                code = message.data or NO_STATUS_RECEIVED
+                return code, (
+                    f"Client-side close frame status code '{code}' ({_close_name(code)}) - with reason: "
+                    f"{message.extra or ''}"
+                )
+            elif message.type == WSMsgType.ERROR:
+                # aiohttp has already closed the socket, e.g. with 1009 for a message over the quota.
+                code = ws.close_code or WSCloseCode.ABNORMAL_CLOSURE
+                await ws.close()
+                return code, f"Server-side close: {_close_name(code)} ({message.data})"
+            else:  # CLOSING, CLOSED: our own close() (DELETE @connections, idle, duration, shutdown)
+                return ws.close_code or WSCloseCode.ABNORMAL_CLOSURE, "Going away"
+
+    async def _message(self, connection: Connection, data: str | bytes) -> None:
+        origin = connection.origin
+        request_id = events.new_id()
+        route = self.api.routes.get(select_route(self.api, data))
+        if route is None:  # no $default: API Gateway answers itself
+            log.info("%s no route matches and there is no $default: Forbidden", origin.connection_id)
+            await self._reply(connection, _gateway_error("Forbidden", origin.connection_id, request_id))
+            return
+        outcome = await self._integrate(route, events.message_event(origin, route.key, request_id, data))
+        if isinstance(outcome, str):
+            await self._reply(connection, _gateway_error(outcome, origin.connection_id, request_id))
+        elif route.two_way and isinstance(outcome.payload, dict) and "body" in outcome.payload:
+            await self._reply(connection, str(outcome.payload["body"]))
+
+    async def _reply(self, connection: Connection, frame: str) -> None:
+        if not connection.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await connection.send(frame)
+
+    async def _disconnect(self, origin: events.Origin, code: int, reason: str) -> None:
+        """$disconnect is best effort, as on AWS: its result is only logged."""
+        route = self.api.routes.get("$disconnect")
+        if route is not None:
+            await self._integrate(route, events.disconnect_event(origin, route.key, events.new_id(), code, reason))
+
+    async def _watch(self, connection: Connection) -> None:
+        """Close the connection at the idle timeout or the maximum duration, whichever comes first."""
+        started = time.monotonic()
+        while True:
+            now = time.monotonic()
+            deadline = min(connection.last_active + self.quotas.idle_timeout, started + self.quotas.max_duration)
+            if now >= deadline:
+                why = "idle timeout" if deadline < started + self.quotas.max_duration else "maximum duration"
+                log.info("%s closing: %s", connection.origin.connection_id, why)
+                await connection.close(WSCloseCode.GOING_AWAY, "Going away")
+                return
+            await asyncio.sleep(deadline - now)

@@ -1,0 +1,326 @@
+"""main.yml -> the WebSocket API the emulator serves: stage, route selection, routes -> functions -> permissions.
+
+The template is read with cfn-lint's decoder (the short-form tags `!Ref`, `!Sub`, `!GetAtt`, `!ImportValue` become
+their `Fn::` forms), then the intrinsics the emulator needs are resolved the way CloudFormation would: `Ref` to a
+parameter's override or default, to a pseudo parameter or to a resource's physical id; `Fn::Sub`, `Fn::GetAtt`,
+`Fn::Join`. There are no other stacks locally, so `Fn::ImportValue` becomes a placeholder naming the export; the
+template imports only IAM roles, which the emulator does not enforce.
+
+Nothing here knows our four routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
+and permissions, so a route added to main.yml is served locally with no change here.
+"""
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import cfnlint.decode
+
+DEFAULT_REGION = "ap-northeast-1"
+DEFAULT_ACCOUNT = "123456789012"  # AWS's documentation account: no real account id ever appears locally
+DEFAULT_STACK = "local"
+APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+
+
+class TemplateError(Exception):
+    """The template cannot be served: unreadable, or missing something the emulator needs."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    logical_id: str
+    action: str
+    principal: str
+    source_arn: str | None  # None: any source may invoke
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str  # "module.function"
+    code_dir: Path
+    runtime: str
+    timeout: int  # seconds; CloudFormation's default is 3
+    memory_size: int  # MB; CloudFormation's default is 128
+    environment: dict[str, str]
+    log_group: str
+    permissions: tuple[Permission, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str
+    function: Function | None  # None: the integration is not a Lambda proxy, which the emulator cannot run
+    two_way: bool = False  # a RouteResponseSelectionExpression: the handler's `body` goes back to the client
+
+
+@dataclass(frozen=True)
+class Api:
+    api_id: str
+    name: str
+    stage: str
+    region: str
+    account_id: str
+    route_selection_expression: str
+    routes: dict[str, Route] = field(default_factory=dict)
+
+    @property
+    def domain_name(self) -> str:
+        """The host the deployed API would have; environment values naming it are pointed at the emulator."""
+        return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+
+    @property
+    def functions(self) -> list[Function]:
+        unique = {route.function.logical_id: route.function for route in self.routes.values() if route.function}
+        return list(unique.values())
+
+    def source_arn(self, route_key: str) -> str:
+        """The ARN API Gateway invokes a route's function with, which its Lambda::Permission must match."""
+        return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.stage}/{route_key}"
+
+    def may_invoke(self, route: Route) -> bool:
+        """Whether a resource policy lets API Gateway invoke the route's function, as Lambda checks it."""
+        if route.function is None:
+            return False
+        arn = self.source_arn(route.key)
+        return any(
+            p.principal == APIGATEWAY_PRINCIPAL
+            and p.action in ("lambda:InvokeFunction", "lambda:*")
+            and (p.source_arn is None or arn_like(p.source_arn, arn))
+            for p in route.function.permissions
+        )
+
+
+def arn_like(pattern: str, arn: str) -> bool:
+    """IAM's ArnLike: the six colon-separated parts are matched one by one, each may use `*` and `?`."""
+    pattern_parts, arn_parts = pattern.split(":", 5), arn.split(":", 5)
+    if len(pattern_parts) != 6 or len(arn_parts) != 6:
+        return False
+    # fnmatch's `[...]` classes are not IAM syntax: escape them so they match literally.
+    escaped = [re.sub(r"([\[\]])", r"[\1]", part) for part in pattern_parts]
+    return all(fnmatchcase(a, p) for p, a in zip(escaped, arn_parts, strict=True))
+
+
+def load(
+    path: Path | str,
+    parameters: Mapping[str, str] | None = None,
+    stage: str | None = None,
+    code_dir: Path | str | None = None,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+    stack_name: str = DEFAULT_STACK,
+) -> Api:
+    """Read a template and resolve the WebSocket API it declares.
+
+    `stage` overrides the parameter the Stage's StageName refers to, so every `${StageName}` (permissions,
+    environment) follows. `code_dir` replaces every function's `Code` (else `Code` is a path next to the template).
+    """
+    path = Path(path)
+    template, matches = cfnlint.decode.decode(str(path))
+    if template is None:
+        raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
+    resolver = _Resolver(template, dict(parameters or {}), region, account_id, stack_name)
+    resources = template.get("Resources", {})
+    api_id = _only(resources, "AWS::ApiGatewayV2::Api", path)
+    api = resources[api_id]["Properties"]
+    if api.get("ProtocolType") != "WEBSOCKET":
+        raise TemplateError(f"{path}: {api_id} is not a WEBSOCKET API")
+    stage_id = _only(resources, "AWS::ApiGatewayV2::Stage", path)
+    stage_name = resources[stage_id]["Properties"]["StageName"]
+    if stage is not None:
+        if isinstance(stage_name, dict) and set(stage_name) == {"Ref"} and stage_name["Ref"] in resolver.parameters:
+            resolver.overrides[stage_name["Ref"]] = stage
+        elif resolver.resolve(stage_name) != stage:
+            raise TemplateError(f"{path}: the stage name is fixed to {resolver.resolve(stage_name)!r}")
+
+    functions = {
+        logical_id: _function(logical_id, resolver, path.parent, code_dir)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Lambda::Function"
+    }
+    functions = _with_permissions(functions, resources, resolver)
+    by_arn = {function.arn: function for function in functions.values()}
+    integrations = {
+        resolver.resolve({"Ref": logical_id}): resource.get("Properties", {})
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::ApiGatewayV2::Integration"
+    }
+    routes: dict[str, Route] = {}
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::ApiGatewayV2::Route":
+            continue
+        props = resource["Properties"]
+        key = resolver.resolve(props["RouteKey"])
+        target = resolver.resolve(props.get("Target", ""))
+        integration = integrations.get(target.removeprefix("integrations/"), {})
+        function = None
+        if resolver.resolve(integration.get("IntegrationType", "")) == "AWS_PROXY":
+            uri = resolver.resolve(integration.get("IntegrationUri", ""))
+            match = re.search(r"/functions/(.+)/invocations$", uri)
+            function = by_arn.get(match.group(1)) if match else None
+        routes[key] = Route(key, function, two_way="RouteResponseSelectionExpression" in props)
+
+    return Api(
+        api_id=resolver.resolve({"Ref": api_id}),
+        name=resolver.resolve(api.get("Name", api_id)),
+        stage=resolver.resolve(stage_name),
+        region=region,
+        account_id=account_id,
+        route_selection_expression=resolver.resolve(api.get("RouteSelectionExpression", "$request.body.action")),
+        routes=routes,
+    )
+
+
+def _only(resources: dict, kind: str, path: Path) -> str:
+    found = [logical_id for logical_id, resource in resources.items() if resource.get("Type") == kind]
+    if len(found) != 1:
+        raise TemplateError(f"{path}: expected one {kind}, found {len(found)}")
+    return found[0]
+
+
+def _function(logical_id: str, resolver: "_Resolver", template_dir: Path, code_dir: Path | str | None) -> Function:
+    props = resolver.resolve(resolver.resources[logical_id].get("Properties", {}))
+    if code_dir is None:
+        if not isinstance(props.get("Code"), str):
+            raise TemplateError(f"{logical_id}: Code must be a local path (or pass a code dir)")
+        code_dir = template_dir / props["Code"]
+    variables = props.get("Environment", {}).get("Variables", {})
+    name = resolver.resolve({"Ref": logical_id})
+    log_group = props.get("LoggingConfig", {}).get("LogGroup", f"/aws/lambda/{name}")
+    return Function(
+        logical_id=logical_id,
+        name=name,
+        arn=resolver.resolve({"Fn::GetAtt": [logical_id, "Arn"]}),
+        handler=props["Handler"],
+        code_dir=Path(code_dir).resolve(),
+        runtime=props.get("Runtime", ""),
+        timeout=int(props.get("Timeout", 3)),
+        memory_size=int(props.get("MemorySize", 128)),
+        environment={key: str(value) for key, value in variables.items()},
+        log_group=log_group,
+    )
+
+
+def _with_permissions(functions: dict[str, Function], resources: dict, resolver: "_Resolver") -> dict[str, Function]:
+    """Attach each Lambda::Permission to the function its FunctionName names (by name or ARN)."""
+    granted: dict[str, list[Permission]] = {logical_id: [] for logical_id in functions}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::Permission":
+            continue
+        props = resolver.resolve(resource["Properties"])
+        for function in functions.values():
+            if props["FunctionName"] in (function.name, function.arn):
+                permission = Permission(logical_id, props["Action"], props["Principal"], props.get("SourceArn"))
+                granted[function.logical_id].append(permission)
+    return {
+        logical_id: Function(**{**function.__dict__, "permissions": tuple(granted[logical_id])})
+        for logical_id, function in functions.items()
+    }
+
+
+class _Resolver:
+    """CloudFormation's intrinsic functions, as far as a local run needs them."""
+
+    def __init__(self, template: dict, overrides: dict[str, str], region: str, account_id: str, stack: str) -> None:
+        self.parameters: dict = template.get("Parameters", {})
+        self.resources: dict = template.get("Resources", {})
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise TemplateError(f"unknown parameters: {', '.join(sorted(unknown))}")
+        self.overrides = overrides
+        self.pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": account_id,
+            "AWS::StackName": stack,
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack}/local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return str(value) if isinstance(value, str) else value
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref":
+                return self._ref(argument)
+            if name == "Fn::Sub":
+                return self._sub(argument)
+            if name == "Fn::GetAtt":
+                resource, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+                return self._get_att(resource, attribute)
+            if name == "Fn::Join":
+                delimiter, items = argument
+                return delimiter.join(self.resolve(items))
+            if name == "Fn::ImportValue":
+                return f"<ImportValue {self.resolve(argument)}>"
+        return {str(key): self.resolve(item) for key, item in value.items()}
+
+    def _ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            if name in self.overrides:
+                return self.overrides[name]
+            if "Default" not in self.parameters[name]:
+                raise TemplateError(f"parameter {name} has no default: pass --parameter {name}=...")
+            return str(self.parameters[name]["Default"])
+        if name not in self.resources:
+            raise TemplateError(f"Ref to unknown {name}")
+        resource = self.resources[name]
+        props = resource.get("Properties", {})
+        kind = resource.get("Type", "")
+        if kind == "AWS::Lambda::Function" and "FunctionName" in props:
+            return self.resolve(props["FunctionName"])
+        if kind == "AWS::Logs::LogGroup" and "LogGroupName" in props:
+            return self.resolve(props["LogGroupName"])
+        if kind == "AWS::ApiGatewayV2::Api":
+            return self._physical_id(name, 10)  # API ids are 10 lowercase letters and digits
+        if kind.startswith("AWS::ApiGatewayV2::"):
+            return self._physical_id(name, 7)
+        if kind == "AWS::Lambda::Function":
+            return f"{self.pseudo['AWS::StackName']}-{name}-{self._physical_id(name, 12).upper()}"
+        return name
+
+    def _physical_id(self, logical_id: str, length: int) -> str:
+        """Stable across runs, so logs and ARNs can be compared from one run to the next."""
+        digest = hashlib.sha256(f"{self.pseudo['AWS::StackName']}/{logical_id}".encode()).digest()
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return "".join(alphabet[byte % len(alphabet)] for byte in digest[:length])
+
+    def _get_att(self, resource: str, attribute: str) -> str:
+        kind = self.resources.get(resource, {}).get("Type")
+        region, account = self.pseudo["AWS::Region"], self.pseudo["AWS::AccountId"]
+        if kind == "AWS::Lambda::Function" and attribute == "Arn":
+            return f"arn:aws:lambda:{region}:{account}:function:{self._ref(resource)}"
+        if kind == "AWS::ApiGatewayV2::Api" and attribute == "ApiEndpoint":
+            return f"wss://{self._ref(resource)}.execute-api.{region}.amazonaws.com"
+        if kind == "AWS::ApiGatewayV2::Api" and attribute == "ApiId":
+            return self._ref(resource)
+        if kind == "AWS::Logs::LogGroup" and attribute == "Arn":
+            return f"arn:aws:logs:{region}:{account}:log-group:{self._ref(resource)}:*"
+        raise TemplateError(f"Fn::GetAtt {resource}.{attribute} is not emulated")
+
+    def _sub(self, argument: str | list) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        variables = {key: self.resolve(value) for key, value in variables.items()}
+
+        def substitute(match: re.Match) -> str:
+            name = match.group(1)
+            if name.startswith("!"):  # `${!Literal}` is written as `${Literal}`
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return self._get_att(*name.split(".", 1))
+            return self._ref(name)
+
+        return re.sub(r"\$\{([^}]+)\}", substitute, text)
