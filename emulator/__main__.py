@@ -7,25 +7,15 @@ Starts the Bedrock stand-in (or uses real Bedrock with `--bedrock aws` and your 
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
 from emulator import template
 from emulator.gateway import Gateway, Quotas
+from emulator.runtime import function_environment, stop_forkserver
 
 EXAMPLE = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
-# With real Bedrock, the functions use the caller's own AWS identity (profile, SSO or keys), as `aws` would.
-CREDENTIAL_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "HOME",
-)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,23 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-duration", type=float, default=defaults.max_duration, help="seconds")
     parser.add_argument("--integration-timeout", type=float, default=defaults.integration_timeout, help="seconds")
     return parser.parse_args(argv)
-
-
-def function_environment(bedrock_url: str | None, read_timeout: float | None = None) -> dict[str, str]:
-    """What the emulator adds to every function's environment: the stand-in's endpoint and dummy credentials,
-    or (bedrock_url None) the caller's own AWS credentials for real Bedrock."""
-    environment: dict[str, str] = {}
-    if bedrock_url is None:
-        environment |= {name: os.environ[name] for name in CREDENTIAL_VARIABLES if name in os.environ}
-    else:
-        environment |= {
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
-            "AWS_ACCESS_KEY_ID": "emulator",
-            "AWS_SECRET_ACCESS_KEY": "emulator",
-        }
-    if read_timeout is not None:
-        environment["BEDROCK_READ_TIMEOUT"] = str(read_timeout)
-    return environment
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -103,6 +76,7 @@ async def serve(args: argparse.Namespace) -> None:
         await gateway.stop()
         if standin is not None:
             await standin.stop()
+        stop_forkserver()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from emulator import connections, events
-from emulator.runtime import Result, Runtime
+from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
 from emulator.template import Api, Route
 
 log = logging.getLogger("emulator.gateway")
@@ -140,13 +140,15 @@ class Gateway:
         post_latency_ms: float = 0,
         record_frames: bool = False,
     ) -> None:
-        """`environment` is added to every function's environment variables; `port` 0 picks a free one."""
+        """`environment` is added to every function's environment variables (default: dummy credentials; see
+        runtime.function_environment); `port` 0 picks a free one."""
         self.api = api
         self.quotas = quotas or Quotas()
         self.host, self.port = host, port
         self.registry = Registry(record=record_frames)
         # Lambda's reserved region variables: the functions run "in" the template's region.
-        self.runtime = Runtime({"AWS_REGION": api.region, "AWS_DEFAULT_REGION": api.region, **(environment or {})})
+        region = {"AWS_REGION": api.region, "AWS_DEFAULT_REGION": api.region}
+        self.runtime = Runtime({**region, **(DUMMY_CREDENTIALS if environment is None else environment)})
         self._post_latency = post_latency_ms / 1000
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None

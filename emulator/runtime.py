@@ -120,7 +120,10 @@ class _Sender:
 
     def __call__(self, kind: str, value: Any) -> None:
         with self._lock:
-            self._conn.send((kind, value))
+            try:
+                self._conn.send((kind, value))
+            except OSError:  # the emulator has gone (or killed us mid-write): nobody is left to serve
+                os._exit(0)
 
 
 def _environment_main(conn: Connection, spec: Spec) -> None:
@@ -223,12 +226,15 @@ class _Environment:
         except (EOFError, OSError):
             self._ended()
 
-    def _ended(self) -> None:
+    def _ended(self, expected: bool = False) -> None:
         if self.alive and not self._conn.closed:
             asyncio.get_running_loop().remove_reader(self._conn.fileno())
         self.alive = False
         if self._waiting and not self._waiting.done():
-            self._waiting.set_exception(_Exited())
+            if expected:  # we are ending it: whoever waited has stopped waiting
+                self._waiting.cancel()
+            else:
+                self._waiting.set_exception(_Exited())
 
     async def invoke(self, request_id: str, event: dict, timeout: float) -> dict:
         self._waiting = asyncio.get_running_loop().create_future()
@@ -236,7 +242,7 @@ class _Environment:
         return await asyncio.wait_for(asyncio.shield(self._waiting), timeout)
 
     async def kill(self) -> None:
-        self._ended()
+        self._ended(expected=True)
         self._conn.close()
         self._child_conn.close()
         if self.process.pid is not None:
@@ -245,7 +251,7 @@ class _Environment:
 
     async def stop(self) -> None:
         """Close the pipe (the environment's loop ends at EOF); kill it if it is still busy after a moment."""
-        self._ended()
+        self._ended(expected=True)
         self._conn.close()
         self._child_conn.close()
         if self.process.pid is None:  # never started
@@ -277,6 +283,32 @@ class _InitError(Exception):
 
 class _Exited(Exception):
     pass
+
+
+# Lambda gives every function its role's credentials; locally, any will do for the emulator's own endpoints.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
+# With real Bedrock, the functions use the caller's own AWS identity (profile, SSO or keys), as `aws` would.
+CREDENTIAL_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",
+)
+
+
+def function_environment(bedrock_url: str | None, read_timeout: float | None = None) -> dict[str, str]:
+    """What the emulator adds to every function's environment: the Bedrock stand-in's endpoint and dummy
+    credentials, or (bedrock_url None) the caller's own AWS credentials, for real Bedrock."""
+    if bedrock_url is None:
+        environment = {name: os.environ[name] for name in CREDENTIAL_VARIABLES if name in os.environ}
+    else:
+        environment = {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url, **DUMMY_CREDENTIALS}
+    if read_timeout is not None:
+        environment["BEDROCK_READ_TIMEOUT"] = str(read_timeout)
+    return environment
 
 
 class Runtime:
@@ -378,8 +410,12 @@ class Runtime:
         await env.kill()
 
     async def stop(self) -> None:
-        """End every environment, busy or idle, and the forkserver: nothing is left running."""
+        """End every environment, busy or idle. The forkserver stays for the next Runtime in this process."""
         envs, self._all, self._idle = list(self._all), set(), {}
         await asyncio.gather(*(env.stop() for env in envs))
-        # The forkserver would exit with this process anyway; stopping it now lets tests check for orphans.
-        await asyncio.to_thread(multiprocessing.forkserver._forkserver._stop)
+
+
+def stop_forkserver() -> None:
+    """End the forkserver now rather than when this process exits (it would then see its pipe close), so
+    `make local` leaves nothing behind even for a moment. multiprocessing has no public call for this."""
+    multiprocessing.forkserver._forkserver._stop()

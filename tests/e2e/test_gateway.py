@@ -1,0 +1,185 @@
+"""The gateway as API Gateway behaves: events per eventType, route selection, its own error frames, the
+$connect handshake, and the quotas (with small configured values)."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from emulator.gateway import Quotas
+from tests.e2e.conftest import eventually, probe_template, receive_json, records
+from tests.sample_events import load_event
+
+pytestmark = pytest.mark.e2e
+
+ROUTES = {"$connect": "connect", "$disconnect": "record", "$default": "echo", "echo": "echo", "boom": "boom"}
+
+
+async def test_events_have_the_shape_api_gateway_sends(emulator, tmp_path: Path):
+    async with emulator(probe_template(ROUTES)) as gateway:
+        async with websockets.connect(gateway.url + "?team=a&team=b&lang=en", user_agent_header="probe/1") as ws:
+            await ws.send('{"action": "echo", "n": 1}')
+            message = (await receive_json(ws))["event"]
+            await ws.send(b"\x00\x01binary")
+            binary = (await receive_json(ws))["event"]
+            connection_id = message["requestContext"]["connectionId"]
+        disconnect = await eventually(lambda: (tmp_path / f"{connection_id}.DISCONNECT.json").exists())
+    assert disconnect
+    connect = records(tmp_path, connection_id, "CONNECT")
+    disconnect = records(tmp_path, connection_id, "DISCONNECT")
+
+    for event, sample in [
+        (connect, load_event("apiGatewayWebSocketApiConnect")),
+        (message, load_event("apiGatewayWebSocketApiMessage")),
+        (disconnect, load_event("apiGatewayWebSocketApiDisconnect")),
+    ]:
+        assert set(event["requestContext"]) == set(sample["requestContext"])
+        assert {k for k in event if k != "queryStringParameters" and not k.startswith("multiValueQuery")} == set(sample)
+        context = event["requestContext"]
+        assert context["connectionId"] == connection_id and len(connection_id) == 16
+        assert context["stage"] == "test" and context["apiId"] == gateway.api.api_id
+        assert context["domainName"] == f"127.0.0.1:{gateway.port}"
+        assert context["identity"] == {"userAgent": "probe/1", "sourceIp": "127.0.0.1"}
+        assert context["messageDirection"] == "IN"
+        assert context["connectedAt"] <= context["requestTimeEpoch"]
+
+    assert connect["requestContext"]["routeKey"] == "$connect" and connect["requestContext"]["eventType"] == "CONNECT"
+    assert connect["headers"]["User-Agent"] == "probe/1" and connect["multiValueHeaders"]["User-Agent"] == ["probe/1"]
+    assert connect["queryStringParameters"] == {"team": "b", "lang": "en"}
+    assert connect["multiValueQueryStringParameters"] == {"team": ["a", "b"], "lang": ["en"]}
+    assert message["requestContext"]["routeKey"] == "echo" and message["requestContext"]["eventType"] == "MESSAGE"
+    assert message["body"] == '{"action": "echo", "n": 1}' and message["isBase64Encoded"] is False
+    assert binary["body"] == "AAFiaW5hcnk=" and binary["isBase64Encoded"] is True
+    assert binary["requestContext"]["routeKey"] == "$default"
+    assert message["requestContext"]["messageId"] != binary["requestContext"]["messageId"]
+    assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
+    assert disconnect["requestContext"]["disconnectReason"].startswith("Client-side close frame status code '1000'")
+
+
+@pytest.mark.parametrize(
+    ("body", "route"),
+    [
+        ('{"action": "echo"}', "echo"),
+        ('{"action": "ECHO"}', "$default"),  # route keys are case-sensitive
+        ('{"action": "nope"}', "$default"),
+        ('{"action": 5}', "$default"),
+        ('{"text": "no action"}', "$default"),
+        ('["echo"]', "$default"),
+        ("not json", "$default"),
+    ],
+)
+async def test_route_selection_evaluates_the_expression_on_the_json_body(emulator, body: str, route: str):
+    async with (
+        emulator(probe_template({"$default": "echo", "echo": "echo"})) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send(body)
+        event = (await receive_json(ws))["event"]
+    assert event["requestContext"]["routeKey"] == route
+    assert event["body"] == body
+
+
+async def test_without_default_route_unmatched_messages_get_forbidden(emulator):
+    async with emulator(probe_template({"echo": "echo"})) as gateway, websockets.connect(gateway.url) as ws:
+        await ws.send('{"action": "other"}')
+        frame = await receive_json(ws)
+        (connection_id,) = gateway.registry.open
+        await ws.send('{"action": "echo"}')  # still connected, still routed
+        assert (await receive_json(ws))["event"]["requestContext"]["routeKey"] == "echo"
+    assert set(frame) == {"message", "connectionId", "requestId"}
+    assert frame["message"] == "Forbidden" and frame["connectionId"] == connection_id
+
+
+async def test_a_handler_that_raises_gives_internal_server_error_and_the_gateway_keeps_serving(emulator, caplog):
+    async with (
+        emulator(probe_template(ROUTES)) as gateway,
+        websockets.connect(gateway.url) as ws,
+        websockets.connect(gateway.url) as other,
+    ):
+        await ws.send('{"action": "boom"}')
+        frame = await receive_json(ws)
+        await other.send('{"action": "echo"}')
+        assert (await receive_json(other))["event"]["requestContext"]["routeKey"] == "echo"
+        await ws.send('{"action": "echo"}')
+        assert (await receive_json(ws))["event"]["requestContext"]["routeKey"] == "echo"
+    assert frame["message"] == "Internal server error" and set(frame) == {"message", "connectionId", "requestId"}
+    assert "[ERROR] ValueError: the probe failed on purpose" in caplog.text
+
+
+async def test_a_route_without_lambda_permission_fails_as_on_aws(emulator, caplog):
+    async with (
+        emulator(probe_template(ROUTES, unpermitted=("echo",))) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send('{"action": "echo"}')
+        frame = await receive_json(ws)
+    assert frame["message"] == "Internal server error"
+    assert "Invalid permissions on Lambda function EchoFunction" in caplog.text
+    assert "probe echo" not in caplog.text  # Lambda refused the call: the handler never ran
+
+
+async def test_connect_returning_non_2xx_rejects_the_handshake_with_that_status(emulator):
+    async with emulator(probe_template(ROUTES)) as gateway:
+        with pytest.raises(InvalidStatus) as refused:
+            await websockets.connect(gateway.url + "?status=401")
+        assert refused.value.response.status_code == 401
+        with pytest.raises(InvalidStatus) as failed:
+            await websockets.connect(gateway.url + "?raise=1")
+        assert failed.value.response.status_code == 500
+        assert not gateway.registry.open
+
+
+async def test_a_message_over_the_size_quota_closes_with_1009(emulator):
+    async with (
+        emulator(probe_template(ROUTES), Quotas(max_message_bytes=1024)) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send(json.dumps({"action": "echo", "pad": "x" * 900}))  # under: served
+        assert (await receive_json(ws))["event"]["requestContext"]["routeKey"] == "echo"
+        await ws.send(json.dumps({"action": "echo", "pad": "x" * 2000}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_json(ws)
+    assert closed.value.rcvd.code == 1009
+
+
+async def test_an_idle_connection_is_closed_at_the_idle_timeout(emulator, tmp_path: Path):
+    async with (
+        emulator(probe_template(ROUTES), Quotas(idle_timeout=0.6)) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        for _ in range(3):  # activity keeps it open past the timeout
+            await ws.send('{"action": "echo"}')
+            connection_id = (await receive_json(ws))["event"]["requestContext"]["connectionId"]
+            await asyncio.sleep(0.3)
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_json(ws, timeout=3)
+        await eventually(lambda: (tmp_path / f"{connection_id}.DISCONNECT.json").exists())
+    assert closed.value.rcvd.code == 1001
+    assert records(tmp_path, connection_id, "DISCONNECT")["requestContext"]["disconnectStatusCode"] == 1001
+
+
+async def test_a_connection_is_closed_at_the_maximum_duration_even_when_active(emulator):
+    async with (
+        emulator(probe_template(ROUTES), Quotas(idle_timeout=10, max_duration=0.8)) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.send('{"action": "echo"}')
+                await receive_json(ws, timeout=3)
+    assert closed.value.rcvd.code == 1001
+
+
+async def test_integration_timeout_sends_endpoint_request_timed_out_while_the_handler_keeps_running(emulator):
+    async with (
+        emulator(probe_template({"sleep": "sleep"}), Quotas(integration_timeout=0.3)) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send('{"action": "sleep", "seconds": 1}')
+        frame = await receive_json(ws)
+        assert frame["message"] == "Endpoint request timed out"
+        assert set(frame) == {"message", "connectionId", "requestId"}
+        assert await receive_json(ws) == "slept"  # the handler finished after the gateway gave up
