@@ -12,6 +12,8 @@ stand-in through it. Directives are removed from the prompt before the reply is 
     [standin fault=stall after=N seconds=S]         N text deltas, silence for S seconds, then the rest
     [standin fault=stall after=N seconds=S then=drop]   … then the connection is dropped instead
     [standin tokens=N rate=R ttft_ms=T]             reply length in pieces, tokens/s (0 = unpaced), first-token delay
+    [standin jitter=J]                              each gap between deltas varies by up to ±J (0-1) of 1/rate,
+                                                    seeded by the prompt, as a real model's pace does
 """
 
 import re
@@ -33,6 +35,7 @@ class Directives:
     tokens: int | None = None  # reply length in pieces (output tokens)
     rate: float | None = None  # tokens/s, overriding the stand-in's default; 0 = as fast as possible
     ttft_ms: float | None = None  # time to first token, overriding the default
+    jitter: float = 0.0  # gaps between deltas vary uniformly within ±jitter of 1/rate (the mean rate holds)
 
 
 def _invalid(message: str) -> BedrockError:
@@ -41,14 +44,14 @@ def _invalid(message: str) -> BedrockError:
 
 
 def _value(key: str, raw: str) -> object:
-    number = {"after": int, "tokens": int, "seconds": float, "rate": float, "ttft_ms": float}.get(key)
+    number = {"after": int, "tokens": int, "seconds": float, "rate": float, "ttft_ms": float, "jitter": float}.get(key)
     if number is None:
         return raw
     try:
         value = number(raw)
     except ValueError:
         raise _invalid(f"{key}={raw} is not a number") from None
-    if value < (1 if key == "tokens" else 0):
+    if value < (1 if key == "tokens" else 0) or (key == "jitter" and value > 1):
         raise _invalid(f"{key}={raw} is out of range")
     return value
 

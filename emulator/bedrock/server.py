@@ -9,6 +9,7 @@ the benchmark can see what the model did: when it wrote, how much, and whether t
 import asyncio
 import json
 import logging
+import random
 import threading
 import time
 import uuid
@@ -224,7 +225,9 @@ class BedrockStandIn:
             except ConnectionError as exc:
                 raise _Gone from exc
 
-        paced_from = 0.0  # when delta 0 went out (or would have, after a stall): delta i is due i/rate later
+        paced_from = 0.0  # when delta 0 went out (or would have, after a stall): delta i is due offset_i later
+        offset = 0.0  # i/rate, each gap varied by the jitter directive
+        pace = random.Random(record.prompt_hash)  # the same prompt keeps the same rhythm
         for event in events:
             if event["type"] == "content_block_delta":
                 if directives.fault == "midstream" and record.deltas == directives.after:
@@ -237,10 +240,12 @@ class BedrockStandIn:
                         # What a lost connection looks like to the client: no more bytes and no clean end.
                         record.error = "dropped"
                         raise _Dropped
-                    paced_from = time.monotonic() - record.deltas / rate if rate else 0.0
+                    paced_from = time.monotonic() - offset if rate else 0.0
                 if rate:
                     paced_from = paced_from or time.monotonic()
-                    await asyncio.sleep(max(0.0, paced_from + record.deltas / rate - time.monotonic()))
+                    if record.deltas:
+                        offset += (1 + directives.jitter * (2 * pace.random() - 1)) / rate
+                    await asyncio.sleep(max(0.0, paced_from + offset - time.monotonic()))
             if event["type"] == "message_stop":
                 # Bedrock's metrics are measured, so fill them in now rather than when the events were built.
                 now = time.monotonic()

@@ -1,6 +1,7 @@
 """The Bedrock stand-in (issue 3), seen the ways real Bedrock is: through boto3, as raw HTTP bytes, and through
 the unchanged SendText handler in a process of its own."""
 
+import itertools
 import json
 import os
 import struct
@@ -158,6 +159,25 @@ def test_pacing_and_time_to_first_token_are_kept_and_the_stream_is_incremental(c
     assert record.first_chunk_at - record.started_at >= 0.15
     assert record.last_chunk_at - record.first_chunk_at >= 11 / 40 - 0.01
     assert first_seen < record.last_chunk_at - 0.2  # the client read the start long before the model finished
+
+
+def test_jitter_varies_the_gaps_but_keeps_the_mean_rate(client):
+    def gaps(text: str) -> list[float]:
+        seen = []
+        for event in stream(client, text)["body"]:
+            if b"content_block_delta" in event["chunk"]["bytes"]:
+                seen.append(time.monotonic())
+        return [b - a for a, b in itertools.pairwise(seen)]
+
+    steady = gaps("[standin rate=100 tokens=30 ttft_ms=0] Keep time")
+    jittery = gaps("[standin rate=100 tokens=30 ttft_ms=0 jitter=0.9] Keep time")
+    assert 0.25 < sum(jittery) < 0.45  # 29 gaps of 10 ms on average
+    assert max(jittery) - min(jittery) > max(steady) - min(steady) + 0.004
+
+
+def test_jitter_outside_zero_to_one_is_refused(client):
+    with pytest.raises(ClientError, match=r"jitter=1\.5 is out of range"):
+        stream(client, "[standin jitter=1.5] Hi")
 
 
 def test_invoke_model_answers_the_whole_reply_at_once(client):
