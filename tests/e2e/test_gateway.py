@@ -182,4 +182,4 @@ async def test_integration_timeout_sends_endpoint_request_timed_out_while_the_ha
         frame = await receive_json(ws)
         assert frame["message"] == "Endpoint request timed out"
         assert set(frame) == {"message", "connectionId", "requestId"}
-        assert await receive_json(ws) == "slept"  # the handler finished after the gateway gave up
+        assert "slept" in await receive_json(ws)  # the handler finished after the gateway gave up

@@ -1,0 +1,104 @@
+"""Execution environments as Lambda runs them: warm module state, the template's environment, one invocation
+at a time per environment, the template's Timeout, crash isolation, and sam-local-style logs."""
+
+import re
+
+import pytest
+import websockets
+
+from tests.e2e.conftest import PROBE_CODE, eventually, no_pycache, probe_template, receive_json
+
+pytestmark = pytest.mark.e2e
+
+ROUTES = {"echo": "echo", "sleep": "sleep", "crash": "crash"}
+
+
+def reports(caplog: pytest.LogCaptureFixture) -> int:
+    return caplog.text.count("REPORT RequestId")
+
+
+async def test_a_warm_environment_keeps_module_state_and_gets_the_templates_environment(emulator, caplog):
+    async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url) as ws:
+        replies = []
+        for n in range(3):
+            await ws.send('{"action": "echo"}')
+            replies.append(await receive_json(ws))
+            # The post arrives before the handler returns; only then is the environment free for the next.
+            await eventually(lambda n=n: reports(caplog) == n + 1)
+    assert [r["invocations"] for r in replies] == [1, 2, 3]
+    assert len({r["pid"] for r in replies}) == 1
+    first = replies[0]
+    assert first["environment"] == {
+        "API_ENDPOINT": gateway.endpoint,  # the deployed API's https:// URL, pointed at the emulator
+        "STAGE": "test",
+        "PROBE_SETTING": "local-test",
+        "AWS_REGION": "ap-northeast-1",
+    }
+    assert first["function_name"] == "local-EchoFunction-" + first["function_name"].rsplit("-", 1)[1]
+    assert first["memory_limit_in_mb"] == 128 and 9000 < first["remaining_ms"] <= 10000
+    assert first["dont_write_bytecode"] is True
+    assert no_pycache(PROBE_CODE)
+
+
+async def test_concurrent_invocations_get_their_own_environments_which_are_then_reused(emulator, caplog):
+    async with emulator(probe_template(ROUTES)) as gateway:
+        clients = [await websockets.connect(gateway.url) for _ in range(3)]
+        try:
+            rounds = []
+            for n in (1, 2):
+                for ws in clients:
+                    await ws.send('{"action": "sleep", "seconds": 0.4}')
+                rounds.append({(await receive_json(ws))["slept"] for ws in clients})
+                await eventually(lambda n=n: reports(caplog) == 3 * n)
+        finally:
+            for ws in clients:
+                await ws.close()
+        processes = gateway.runtime.pids()
+    assert len(rounds[0]) == 3  # three at once: three environments
+    assert rounds[1] == rounds[0]  # idle again: the same three, warm
+    assert set(processes) >= rounds[0] and len(processes) == 3 + 1  # and the forkserver
+
+
+async def test_the_templates_timeout_kills_the_environment(emulator, caplog):
+    template = probe_template(ROUTES, timeouts={"sleep": 1})
+    async with emulator(template) as gateway, websockets.connect(gateway.url) as ws:
+        await ws.send('{"action": "sleep", "seconds": 5}')
+        frame = await receive_json(ws, timeout=4)
+        await ws.send('{"action": "sleep", "seconds": 0}')  # a fresh environment serves the next one
+        assert "slept" in await receive_json(ws)
+    assert frame["message"] == "Internal server error"
+    assert re.search(r"Task timed out after 1\.00 seconds", caplog.text)
+
+
+async def test_a_crashing_environment_does_not_take_the_gateway_down(emulator, caplog):
+    async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url) as ws:
+        await ws.send('{"action": "crash"}')
+        assert (await receive_json(ws))["message"] == "Internal server error"
+        await ws.send('{"action": "echo"}')
+        assert (await receive_json(ws))["invocations"] == 1
+    assert "Runtime exited" in caplog.text
+
+
+async def test_logs_read_like_sam_local(emulator, caplog):
+    async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url) as ws:
+        await ws.send('{"action": "echo"}')
+        request_id = (await receive_json(ws))["event"]["requestContext"]["requestId"]
+        await eventually(lambda: reports(caplog) == 1)
+        await ws.send('{"action": "echo"}')
+        await receive_json(ws)
+        await eventually(lambda: reports(caplog) == 2)
+        (connection_id,) = gateway.registry.open
+    lines = caplog.text
+    assert f"{connection_id} connected from 127.0.0.1" in lines
+    assert f"{connection_id} MESSAGE echo -> EchoFunction requestId={request_id}" in lines
+    found = re.findall(
+        r"REPORT RequestId: ([0-9a-f-]{36})\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\t"
+        r"Max Memory Used: \d+ MB(\tInit Duration: [\d.]+ ms)?",
+        lines,
+    )
+    assert len(found) == 2 and found[0][1] and not found[1][1]  # Init Duration on the cold start only
+    for lambda_request_id, _ in found:
+        start = lines.index(f"START RequestId: {lambda_request_id} Version: $LATEST")
+        end = lines.index(f"END RequestId: {lambda_request_id}")
+        assert start < end < lines.index(f"REPORT RequestId: {lambda_request_id}")
+    assert f"probe echo {request_id}" in lines  # the handler's own output, between START and END
