@@ -145,8 +145,8 @@ async def standin() -> AsyncIterator[BedrockStandIn]:
 def chat(emulator: Callable, standin: BedrockStandIn) -> Callable:
     """main.yml + src/ with the stand-in: `async with chat(**gateway_kwargs) as gateway`."""
 
-    def start(read_timeout: float = 5.0, **kwargs):
-        return emulator(ROOT / "main.yml", environment=function_environment(standin.url, read_timeout), **kwargs)
+    def start(source: Path = ROOT / "main.yml", read_timeout: float = 5.0, **kwargs):
+        return emulator(source, environment=function_environment(standin.url, read_timeout), **kwargs)
 
     return start
 
