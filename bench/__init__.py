@@ -1,0 +1,16 @@
+"""`make bench`: the project's relay against the original article's serial loop, in the offline emulator.
+
+What it measures, per (mode, model rate, post latency L) cell, over several repetitions (medians reported):
+  first_frame_ms  client's first delta - the stand-in's first chunk
+  overhead_ms     client's last delta - the stand-in's last chunk (completion overhead; target <= 1.6 L + 5 ms)
+  frames          delta frames the client received (the serial loop posts one per delta)
+  handler_ms      the SendText invocation's duration (the emulator's REPORT line)
+plus the Lambda zip's size, the cold import time of the SendText module, and the emulator's own per-frame
+overhead (HTTP POST to @connections -> frame at the WebSocket client, L = 0).
+
+Run: `make bench` (a 96-token reply; 9 repetitions per relay cell, 3 per serial cell, whose one post per delta
+barely varies: about 4 minutes on 2 cores), `make bench FULL=1` (the 1024-token reply, about 25 minutes). The
+stand-in's gaps between deltas vary by ±50% (seeded per prompt), so repetitions end at different points of the
+relay's post cycle: the relay's completion overhead is L plus what remains of the post in flight, anywhere
+from 0 to L, and the median needs several repetitions to settle. Prints a table and writes bench/results.json.
+"""

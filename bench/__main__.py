@@ -1,0 +1,173 @@
+"""`python -m bench [--full] [--reps N] [--tokens N]`: see bench/__init__.py."""
+
+import argparse
+import asyncio
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench import static, streams
+from emulator.bedrock import BedrockStandIn
+from emulator.runtime import stop_forkserver
+
+RATES = (50, 150, 400)  # tokens/s from the model
+LATENCIES = (0, 10, 30, 60)  # ms each post to @connections takes
+MODES = ("serial", "relay")
+RESULTS = Path(__file__).with_name("results.json")
+# No wait for the first token (the cells measure the relay, not the model); gaps vary by up to ±50% as a real
+# model's do, so each repetition ends at a different point of the relay's post cycle.
+PACE = "ttft_ms=0 jitter=0.5"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--full", action="store_true", help="the 1024-token reply (about 25 minutes)")
+    parser.add_argument("--tokens", type=int, help="reply length (default 96, or 1024 with --full)")
+    parser.add_argument("--reps", type=int, default=9, help="repetitions per relay cell (default %(default)s)")
+    parser.add_argument("--serial-reps", type=int, default=3, help="per serial cell (default %(default)s)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="(default bench/results.json)")
+    return parser.parse_args(argv)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)}
+
+
+async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]:
+    reports = streams.Reports()
+    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log.addHandler(reports)
+    runtime_log.setLevel(logging.INFO)
+    cells: list[dict] = []
+    standin = BedrockStandIn(rate=0, ttft_ms=0)
+    await standin.start()
+    overhead = float("nan")
+    try:
+        for latency in LATENCIES:
+            for mode in MODES:
+                async with streams.gateway(mode, standin, latency) as emulator:
+                    if latency == 0 and mode == "relay":
+                        overhead = await streams.frame_overhead_ms(emulator)
+                    # A cold start first, not measured: every cell runs in a warm environment.
+                    await streams.reply(emulator, standin, reports, mode, f"[standin tokens=8] warm {mode}", 8)
+                    for rate in RATES:
+                        samples = []
+                        for rep in range(reps[mode]):
+                            text = f"[standin tokens={tokens} rate={rate} {PACE}] Plan a project ({rate} {rep})"
+                            samples.append(await streams.reply(emulator, standin, reports, mode, text, tokens))
+                        cells.append(cell(mode, rate, latency, samples))
+                        print(line(cells[-1]), flush=True)
+    finally:
+        await standin.stop()
+        runtime_log.removeHandler(reports)
+        stop_forkserver()
+    return cells, overhead
+
+
+def cell(mode: str, rate: int, latency: int, samples: list[streams.Sample]) -> dict:
+    return {
+        "mode": mode,
+        "tok_s": rate,
+        "latency_ms": latency,
+        "reps": len(samples),
+        "stream_ms": round(statistics.median(s.stream_ms for s in samples), 1),
+        "overhead_ms": summary([s.overhead_ms for s in samples]),
+        "first_frame_ms": summary([s.first_frame_ms for s in samples]),
+        "frames": summary([s.frames for s in samples]),
+        "handler_ms": summary([s.handler_ms for s in samples]),
+    }
+
+
+def line(c: dict) -> str:
+    return (
+        f"  {c['mode']:<6} {c['tok_s']:>4} tok/s  L={c['latency_ms']:>2} ms  stream {c['stream_ms']:>7.0f} ms  "
+        f"overhead {c['overhead_ms']['median']:>8.1f} ms (max {c['overhead_ms']['max']:.1f})  "
+        f"frames {c['frames']['median']:>5.0f}  first {c['first_frame_ms']['median']:>5.1f} ms  "
+        f"handler {c['handler_ms']['median']:>7.0f} ms"
+    )
+
+
+def check(relay: dict) -> list[str]:
+    """Issue #5's targets for one relay cell; the misses, as text."""
+    latency, misses = relay["latency_ms"], []
+    if relay["overhead_ms"]["median"] > 1.6 * latency + 5:
+        misses.append(f"median overhead > 1.6·L+5 = {1.6 * latency + 5:.0f} ms")
+    if relay["overhead_ms"]["max"] > 2 * latency + 10:
+        misses.append(f"worst overhead > 2·L+10 = {2 * latency + 10:.0f} ms")
+    chunk_interval_ms = 1000 / relay["tok_s"]
+    if latency > chunk_interval_ms and relay["frames"]["median"] > relay["stream_ms"] / latency + 3:
+        misses.append(f"frames > stream/L+3 = {relay['stream_ms'] / latency + 3:.0f}")
+    return misses
+
+
+def table(cells: list[dict]) -> tuple[str, list[dict]]:
+    """Markdown: serial and relay side by side per (rate, L), with the ratios and the targets."""
+    rows = [
+        "| tok/s | L ms | stream ms | overhead ms serial | overhead ms relay (max) | ratio | frames serial | "
+        "frames relay | ratio | first frame ms relay | handler ms serial / relay | targets |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    by_key = {(c["mode"], c["tok_s"], c["latency_ms"]): c for c in cells}
+    ratios = []
+    for rate in RATES:
+        for latency in LATENCIES:
+            serial, relay = by_key[("serial", rate, latency)], by_key[("relay", rate, latency)]
+            overhead_ratio = serial["overhead_ms"]["median"] / max(relay["overhead_ms"]["median"], 0.1)
+            frames_ratio = serial["frames"]["median"] / relay["frames"]["median"]
+            misses = check(relay)
+            ratios.append(
+                {
+                    "tok_s": rate,
+                    "latency_ms": latency,
+                    "overhead": round(overhead_ratio, 1),
+                    "frames": round(frames_ratio, 1),
+                    "targets_met": not misses,
+                    "misses": misses,
+                }
+            )
+            rows.append(
+                f"| {rate} | {latency} | {relay['stream_ms']:.0f} | {serial['overhead_ms']['median']:.1f} | "
+                f"{relay['overhead_ms']['median']:.1f} ({relay['overhead_ms']['max']:.1f}) | {overhead_ratio:.0f}x | "
+                f"{serial['frames']['median']:.0f} | {relay['frames']['median']:.0f} | {frames_ratio:.1f}x | "
+                f"{relay['first_frame_ms']['median']:.1f} | {serial['handler_ms']['median']:.0f} / "
+                f"{relay['handler_ms']['median']:.0f} | {'met' if not misses else '; '.join(misses)} |"
+            )
+    return "\n".join(rows), ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tokens = args.tokens or (1024 if args.full else 96)
+    started = time.monotonic()
+    zip_bytes, zip_files = static.lambda_zip()
+    import_ms = static.cold_import_ms()
+    print(f"Lambda zip: {zip_bytes} bytes ({', '.join(zip_files)}); cold import of sendtext: {import_ms:.0f} ms")
+    print(f"Cells: serial and relay x {RATES} tok/s x L {LATENCIES} ms; {args.reps} reps (relay), {args.serial_reps}")
+    print(f"(serial), {tokens}-token reply")
+    cells, overhead = asyncio.run(measure(tokens, {"relay": args.reps, "serial": args.serial_reps}))
+    markdown, ratios = table(cells)
+    print()
+    print(markdown)
+    print(f"\nEmulator per-frame overhead (POST @connections -> client, L=0): {overhead:.2f} ms median")
+    wall = time.monotonic() - started
+    results = {
+        "tokens": tokens,
+        "cells": cells,
+        "ratios": ratios,
+        "zip_bytes": zip_bytes,
+        "zip_files": zip_files,
+        "import_ms": round(import_ms, 1),
+        "emulator_frame_overhead_ms": round(overhead, 3),
+        "wall_s": round(wall, 1),
+        "python": sys.version.split()[0],
+    }
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"Wrote {args.output} in {wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

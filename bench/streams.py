@@ -1,0 +1,128 @@
+"""One reply through the emulator, measured at the client, at the stand-in and in the emulator's REPORT line."""
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import re
+import statistics
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import websockets
+
+from emulator import template
+from emulator.bedrock import BedrockStandIn, parse_directives, scripted_reply
+from emulator.gateway import Gateway
+from emulator.runtime import function_environment
+
+ROOT = Path(__file__).resolve().parents[1]
+SERIAL_HANDLER = "article_serial.handler"  # bench/article_serial.py, the original article's loop
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    stream_ms: float  # the stand-in's first chunk to its last
+    first_frame_ms: float
+    overhead_ms: float
+    frames: int
+    handler_ms: float
+
+
+class Reports(logging.Handler):
+    """The emulator's `REPORT RequestId: … Duration: X ms` lines, as they are logged."""
+
+    _DURATION = re.compile(r"^REPORT RequestId: \S+\tDuration: ([\d.]+) ms")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durations: list[float] = []
+        self.changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self._DURATION.match(record.getMessage())
+        if match:
+            self.durations.append(float(match.group(1)))
+            self.changed.set()
+
+    async def after(self, count: int, timeout: float = 30) -> float:
+        """The first duration reported after the first `count`."""
+        async with asyncio.timeout(timeout):
+            while len(self.durations) <= count:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.durations[count]
+
+
+def api_for(mode: str) -> template.Api:
+    """main.yml as deployed; for "serial", its sendtext route runs the article's loop instead of src/relay.py."""
+    api = template.load(ROOT / "main.yml")
+    if mode == "relay":
+        return api
+    route = api.routes["sendtext"]
+    assert route.function is not None
+    function = dataclasses.replace(route.function, handler=SERIAL_HANDLER, code_dir=ROOT / "bench")
+    return dataclasses.replace(api, routes={**api.routes, "sendtext": dataclasses.replace(route, function=function)})
+
+
+@contextlib.asynccontextmanager
+async def gateway(mode: str, standin: BedrockStandIn, latency_ms: float) -> AsyncIterator[Gateway]:
+    emulator = Gateway(api_for(mode), function_environment(standin.url), port=0, post_latency_ms=latency_ms)
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+async def reply(
+    emulator: Gateway, standin: BedrockStandIn, reports: Reports, mode: str, text: str, tokens: int
+) -> Sample:
+    """Send one sendtext and read the reply to its end; check it arrived whole and in order."""
+    prompt, _ = parse_directives(text)
+    expected = scripted_reply(prompt, tokens)
+    received, deltas = "", []
+    async with websockets.connect(emulator.url, max_size=None) as ws:
+        mark = len(reports.durations)
+        await ws.send(json.dumps({"action": "sendtext", "text": text}))
+        async with asyncio.timeout(120):
+            while mode != "serial" or received != expected:  # the article's loop sends no end frame
+                frame = json.loads(await ws.recv())
+                if isinstance(frame, str):
+                    deltas.append(time.monotonic())
+                    received += frame
+                elif frame.get("type") == "end":
+                    break
+                else:
+                    raise RuntimeError(f"unexpected frame: {frame}")
+        handler_ms = await reports.after(mark)
+    await reports.after(mark + 1)  # $disconnect's, so the next reply's REPORT is the next one counted
+    if received != expected:
+        raise RuntimeError(f"{mode}: the reply arrived damaged ({len(received)} of {len(expected)} characters)")
+    record = await standin.wait_ended(text)
+    assert record.first_chunk_at is not None and record.last_chunk_at is not None
+    return Sample(
+        stream_ms=(record.last_chunk_at - record.first_chunk_at) * 1000,
+        first_frame_ms=(deltas[0] - record.first_chunk_at) * 1000,
+        overhead_ms=(deltas[-1] - record.last_chunk_at) * 1000,
+        frames=len(deltas),
+        handler_ms=handler_ms,
+    )
+
+
+async def frame_overhead_ms(emulator: Gateway, frames: int = 300) -> float:
+    """Median time from an HTTP POST to @connections to the frame at the WebSocket client (L must be 0)."""
+    samples = []
+    async with websockets.connect(emulator.url) as ws, aiohttp.ClientSession() as session:
+        (connection_id,) = emulator.registry.open
+        url = f"{emulator.endpoint}/{emulator.api.stage}/@connections/{connection_id}"
+        for i in range(frames):
+            started = time.monotonic()
+            post = asyncio.ensure_future(session.post(url, data=json.dumps(f"frame {i}")))
+            await ws.recv()
+            samples.append((time.monotonic() - started) * 1000)
+            (await post).release()
+    return statistics.median(samples)
