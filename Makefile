@@ -9,6 +9,7 @@ MODEL_ID  ?= jp.anthropic.claude-haiku-4-5-20251001-v1:0
 BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
+CLIENTS   ?= 200
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -22,7 +23,7 @@ export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local bench rehearse package deploy deploy-iam deploy-main outputs delete clean
+.PHONY: help setup test lint local load bench rehearse package deploy deploy-iam deploy-main outputs delete clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +54,9 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 
 local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:$(PORT)/$(STAGE) (BEDROCK=aws for real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK)
+
+load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
+	$(PY) -m emulator.load --clients $(CLIENTS)
 
 bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes bench/results.json
 	$(PY) -m bench $(if $(FULL),--full,)
