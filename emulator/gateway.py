@@ -311,8 +311,8 @@ class Gateway:
                 code = ws.close_code or WSCloseCode.ABNORMAL_CLOSURE
                 await ws.close()
                 return code, f"Server-side close: {_close_name(code)} ({message.data})"
-            else:  # CLOSING, CLOSED: our own close() (DELETE @connections, idle, duration, shutdown)
-                return ws.close_code or WSCloseCode.ABNORMAL_CLOSURE, "Going away"
+            else:  # CLOSING, CLOSED: our own close() (its code and reason are kept), or the TCP connection dropped
+                return ws.close_code or WSCloseCode.ABNORMAL_CLOSURE, "Connection closed without a close frame"
 
     async def _message(self, connection: Connection, data: str | bytes) -> None:
         origin = connection.origin
