@@ -21,8 +21,6 @@ from emulator.template import Api, Route
 
 log = logging.getLogger("emulator.gateway")
 
-REGISTRY = web.AppKey("registry", "Registry")
-
 
 @dataclass(frozen=True)
 class Quotas:
@@ -171,7 +169,6 @@ class Gateway:
         # The template's environment names the deployed API (https://<api-id>.execute-api…): point it here.
         self.runtime.endpoints = {f"https://{self.api.domain_name}": self.endpoint}
         app = web.Application()
-        app[REGISTRY] = self.registry
         app.router.add_get(f"/{self.api.stage}", self._websocket)
         connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
         app.on_shutdown.append(self._close_all)
