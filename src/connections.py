@@ -1,17 +1,22 @@
 """The API Gateway @connections client, created once per execution environment, and the one way to post."""
 
 import os
+import time
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 # The management endpoint is https://{api-id}.execute-api.{region}.amazonaws.com/{stage}; main.yml sets both
-# parts, and the emulator sets them to its own host.
+# parts, and the emulator sets them to its own host. botocore's own retries are off: a post retried after a
+# read timeout may already have reached the client, and a delta must never arrive twice. `post` retries only
+# what certainly did not deliver.
 client = boto3.client(
     "apigatewaymanagementapi",
     endpoint_url=f"{os.environ['API_ENDPOINT']}/{os.environ['STAGE']}",
-    config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3}),
+    config=Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1}),
 )
+RETRY_DELAYS = (0.05, 0.2)  # seconds before the 2nd and 3rd attempt: a live stream cannot wait long
 
 
 class ClientGone(Exception):
@@ -19,7 +24,13 @@ class ClientGone(Exception):
 
 
 def post(connection_id: str, frame: str) -> None:
-    try:
-        client.post_to_connection(ConnectionId=connection_id, Data=frame.encode())
-    except client.exceptions.GoneException as exc:  # a ClientError too: catch it first
-        raise ClientGone(connection_id) from exc
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=frame.encode())
+            return
+        except client.exceptions.GoneException as exc:  # a ClientError too: catch it first
+            raise ClientGone(connection_id) from exc
+        except (client.exceptions.LimitExceededException, ConnectTimeoutError, EndpointConnectionError):
+            if delay is None:  # refused or never sent, so safe to send again; out of attempts
+                raise
+            time.sleep(delay)

@@ -4,8 +4,10 @@ import json
 
 import pytest
 from bedrock_body import frame
+from botocore.exceptions import ReadTimeoutError
 
 import connect
+import connections
 import default
 import disconnect
 from tests.sample_events import load_event
@@ -53,3 +55,25 @@ def test_default_survives_a_client_that_already_left(message_event, posts, capsy
     posts.gone()
     assert default.handler(message_event, None) == {"statusCode": 200}
     assert '"event": "gone"' in capsys.readouterr().out
+
+
+def test_a_throttled_post_is_sent_again_and_arrives_once(message_event, posts, monkeypatch):
+    monkeypatch.setattr(connections, "RETRY_DELAYS", (0, 0))
+    message_event["body"] = "hello"
+    posts.add_client_error("post_to_connection", "LimitExceededException", http_status_code=429)
+    posts.expect(frame({"type": "error", "code": "BadRequest", "message": f"Messages must be JSON, like {EXPECTED}"}))
+    default.handler(message_event, None)
+    assert len(posts.sent) == 2
+
+
+def test_a_post_that_may_have_arrived_is_never_sent_twice(monkeypatch):
+    calls = []
+
+    def timed_out(**params):
+        calls.append(params)
+        raise ReadTimeoutError(endpoint_url="https://abcdef1234.execute-api.ap-northeast-1.amazonaws.com/dev")
+
+    monkeypatch.setattr(connections.client, "post_to_connection", timed_out)
+    with pytest.raises(ReadTimeoutError):
+        connections.post("Zx1mHdJ-tjMCJgQ=", '"Hello"')
+    assert len(calls) == 1
