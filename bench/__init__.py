@@ -10,7 +10,8 @@ overhead (HTTP POST to @connections -> frame at the WebSocket client, L = 0).
 
 Run: `make bench` (a 96-token reply; 9 repetitions per relay cell, 3 per serial cell, whose one post per delta
 barely varies: about 4 minutes on 2 cores), `make bench FULL=1` (the 1024-token reply, about 25 minutes). The
-stand-in's gaps between deltas vary by ±50% (seeded per prompt), so repetitions end at different points of the
-relay's post cycle: the relay's completion overhead is L plus what remains of the post in flight, anywhere
-from 0 to L, and the median needs several repetitions to settle. Prints a table and writes bench/results.json.
+relay's completion overhead is L plus what remains of the post in flight, anywhere from 0 to L depending on where
+in the post cycle the reply ends; so the repetitions' reply lengths step evenly across one cycle (a few tokens
+over the nominal length), and the stand-in's gaps between deltas vary by ±50% (seeded per prompt), as a real
+model's do. Prints a table and writes bench/results.json.
 """

@@ -32,6 +32,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def phase_shift(rep: int, reps: int, rate: int, latency_ms: int) -> int:
+    """Extra tokens for repetition `rep`, spreading the repetitions' reply lengths evenly over one post cycle.
+
+    The relay's last frame waits for the post in flight, so its completion overhead is L plus anywhere from 0 to
+    L, decided by where in the post cycle the reply happens to end. With one fixed length and a steady model,
+    every repetition would end at the same point and the median would show one arbitrary point of the cycle;
+    stepping the length by a fraction of a cycle per repetition samples the whole cycle, as replies of varied
+    length do.
+    """
+    return round(rep * latency_ms * rate / 1000 / reps)
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {"median": round(statistics.median(values), 2), "max": round(max(values), 2)}
 
@@ -56,8 +68,9 @@ async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]
                     for rate in RATES:
                         samples = []
                         for rep in range(reps[mode]):
-                            text = f"[standin tokens={tokens} rate={rate} {PACE}] Plan a project ({rate} {rep})"
-                            samples.append(await streams.reply(emulator, standin, reports, mode, text, tokens))
+                            length = tokens + phase_shift(rep, reps[mode], rate, latency)
+                            text = f"[standin tokens={length} rate={rate} {PACE}] Plan a project ({rate} {rep})"
+                            samples.append(await streams.reply(emulator, standin, reports, mode, text, length))
                         cells.append(cell(mode, rate, latency, samples))
                         print(line(cells[-1]), flush=True)
     finally:
