@@ -52,7 +52,7 @@ test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deplo
 rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
 	$(PY) -m pytest tests/deploy
 
-local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:$(PORT)/$(STAGE) (BEDROCK=aws for real Bedrock)
+local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE (BEDROCK=aws for real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK)
 
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
@@ -88,12 +88,12 @@ package: ## Zip src/ to the artifact bucket and write build/main.packaged.yml
 
 deploy: deploy-iam deploy-main ## Deploy the IAM stack, then the main stack; print the wss:// URL
 
-deploy-iam: ## Deploy iam.yml as $(IAM_STACK)
+deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(IAM_STACK) --template-file iam.yml \
 	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
 	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID)
 
-deploy-main: package ## Deploy the packaged main.yml as $(STACK)
+deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --no-fail-on-empty-changeset \
 	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE)
