@@ -11,7 +11,7 @@ overhead (HTTP POST to @connections -> frame at the WebSocket client, L = 0).
 Run: `make bench` (a 96-token reply; 9 repetitions per relay cell, 3 per serial cell, whose one post per delta
 barely varies: about 4 minutes on 2 cores), `make bench FULL=1` (the 1024-token reply, about 25 minutes). The
 relay's completion overhead is L plus what remains of the post in flight, anywhere from 0 to L depending on where
-in the post cycle the reply ends; so the repetitions' reply lengths step evenly across one cycle (a few tokens
-over the nominal length), and the stand-in's gaps between deltas vary by ±50% (seeded per prompt), as a real
-model's do. Prints a table and writes bench/results.json.
+in the post cycle the reply ends; so each repetition nudges the stand-in's rate (by at most L/2 over the stream,
+a few percent for most cells) to end its stream at an evenly spread point of one cycle, and the median is the cycle's
+middle. Prints a table and writes bench/results.json.
 """

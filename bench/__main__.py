@@ -17,9 +17,6 @@ RATES = (50, 150, 400)  # tokens/s from the model
 LATENCIES = (0, 10, 30, 60)  # ms each post to @connections takes
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
-# No wait for the first token (the cells measure the relay, not the model); gaps vary by up to ±50% as a real
-# model's do, so each repetition ends at a different point of the relay's post cycle.
-PACE = "ttft_ms=0 jitter=0.5"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,16 +29,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def phase_shift(rep: int, reps: int, rate: int, latency_ms: int) -> int:
-    """Extra tokens for repetition `rep`, spreading the repetitions' reply lengths evenly over one post cycle.
+def phase_rate(rate: int, tokens: int, rep: int, reps: int, latency_ms: int) -> float:
+    """The stand-in's rate for repetition `rep`: the nominal rate, nudged so the repetitions' streams end at
+    evenly spread points of one post cycle.
 
     The relay's last frame waits for the post in flight, so its completion overhead is L plus anywhere from 0 to
-    L, decided by where in the post cycle the reply happens to end. With one fixed length and a steady model,
-    every repetition would end at the same point and the median would show one arbitrary point of the cycle;
-    stepping the length by a fraction of a cycle per repetition samples the whole cycle, as replies of varied
-    length do.
+    L, decided by where in the post cycle the reply ends. With one steady rate every repetition would end at the
+    same point, and a cell's median would show one arbitrary point of the cycle; stretching the stream by
+    (rep/reps - 1/2) of a cycle samples the whole cycle evenly (the median is then the cycle's middle, what a
+    user sees on average). The rate moves by at most L/2 over the stream time: a few percent for most cells.
     """
-    return round(rep * latency_ms * rate / 1000 / reps)
+    stream_s = (tokens - 1) / rate
+    return round((tokens - 1) / (stream_s + (rep / reps - 0.5) * latency_ms / 1000), 3)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -68,9 +67,9 @@ async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]
                     for rate in RATES:
                         samples = []
                         for rep in range(reps[mode]):
-                            length = tokens + phase_shift(rep, reps[mode], rate, latency)
-                            text = f"[standin tokens={length} rate={rate} {PACE}] Plan a project ({rate} {rep})"
-                            samples.append(await streams.reply(emulator, standin, reports, mode, text, length))
+                            pace = phase_rate(rate, tokens, rep, reps[mode], latency)
+                            text = f"[standin tokens={tokens} rate={pace} ttft_ms=0] Plan a project ({rate} {rep})"
+                            samples.append(await streams.reply(emulator, standin, reports, mode, text, tokens))
                         cells.append(cell(mode, rate, latency, samples))
                         print(line(cells[-1]), flush=True)
     finally:
