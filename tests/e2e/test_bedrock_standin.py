@@ -286,27 +286,25 @@ def test_a_corrupted_crc_is_rejected(bedrock, crc):
 # --- the client going away --------------------------------------------------------------------------------
 
 
-def test_closing_the_stream_early_stops_the_model(client, bedrock):
-    text = "[standin rate=50 tokens=300] Stop me"
+def read_then_close(client, bedrock: BackgroundStandIn, text: str, events: int = 3):
+    """Read the first few events of a stream, close it, and return the stand-in's record of it."""
     body = stream(client, text)["body"]
     events_read = iter(body)
-    for _ in range(3):
+    for _ in range(events):
         next(events_read)
     body.close()
-    record = bedrock.wait_ended(text, timeout=2)
+    return bedrock.wait_ended(text, timeout=2)
+
+
+def test_closing_the_stream_early_stops_the_model(client, bedrock):
+    record = read_then_close(client, bedrock, "[standin rate=50 tokens=300] Stop me")
 
     assert record.closed_early
     assert record.planned == 300 and record.deltas < 10
 
 
 def test_closing_during_a_stall_is_noticed_at_once(client, bedrock):
-    text = "[standin fault=stall after=1 seconds=30] Stall"
-    body = stream(client, text)["body"]
-    events_read = iter(body)
-    for _ in range(3):
-        next(events_read)
-    body.close()
-    record = bedrock.wait_ended(text, timeout=2)
+    record = read_then_close(client, bedrock, "[standin fault=stall after=1 seconds=30] Stall")
 
     assert record.closed_early and record.deltas == 1
     assert record.ended_at - record.last_chunk_at < 2
