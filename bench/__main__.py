@@ -90,6 +90,7 @@ def cell(mode: str, rate: int, latency: int, samples: list[streams.Sample]) -> d
         "first_frame_ms": summary([s.first_frame_ms for s in samples]),
         "frames": summary([s.frames for s in samples]),
         "handler_ms": summary([s.handler_ms for s in samples]),
+        "timed_out_reps": sum(s.timed_out > 0 for s in samples),  # replies that outlasted the 29 s timeout
     }
 
 
@@ -99,6 +100,7 @@ def line(c: dict) -> str:
         f"overhead {c['overhead_ms']['median']:>8.1f} ms (max {c['overhead_ms']['max']:.1f})  "
         f"frames {c['frames']['median']:>5.0f}  first {c['first_frame_ms']['median']:>5.1f} ms  "
         f"handler {c['handler_ms']['median']:>7.0f} ms"
+        + (f"  ({c['timed_out_reps']} past API Gateway's 29 s)" if c["timed_out_reps"] else "")
     )
 
 
