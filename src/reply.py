@@ -1,5 +1,6 @@
 """SendText's work: validate the message, open the model's stream, relay it to the caller's connection."""
 
+from collections.abc import Callable
 from functools import partial
 
 import connections
@@ -22,7 +23,8 @@ def answer(connection_id: str, body: str | None, is_base64: bool = False) -> Out
     return relay(stream, send, stream.close)
 
 
-def _refuse(send, outcome: Outcome) -> Outcome:
+def _refuse(send: Callable[[str], None], outcome: Outcome) -> Outcome:
+    """Tell the client why there is no reply: its one error frame."""
     try:
         send(error_frame(outcome.error))
         outcome.frames = 1
