@@ -20,6 +20,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
+from tests.aws_sandbox import NO_CONFIG_FILES, THROWAWAY_CREDENTIALS, throwaway_credentials
 from tests.deploy import moto_changesets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,6 @@ DECOY_REGION = "us-west-2"
 UNMODELLED_RESOURCES_SKIPPED = pytest.mark.filterwarnings(
     "ignore:Tried to parse AWS..\\S+ but it's not supported by moto:UserWarning"  # no ":" in a filter's regex
 )
-THROWAWAY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-NO_CONFIG_FILES = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 # Variables the Makefile takes with ?=, and make's own: a value in the caller's environment must not leak in.
 MAKE_VARIABLES = ("STACK", "IAM_STACK", "STAGE", "REGION", "MODEL_ID", "BUCKET", "AWS", "VENV")
 MAKE_OWN = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
@@ -44,17 +43,6 @@ MAKE_OWN = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 def _without_aws_settings(environ: dict[str, str]) -> dict[str, str]:
     """Drop the user's profile, keys, endpoints and config files: the rehearsal must never reach a real account."""
     return {k: v for k, v in environ.items() if not k.startswith("AWS_") and k not in MAKE_VARIABLES + MAKE_OWN}
-
-
-@contextmanager
-def throwaway_credentials() -> Iterator[None]:
-    """This process's boto3 sees only throwaway credentials and no config files, until the block exits."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in [name for name in os.environ if name.startswith("AWS_")]:
-            env.delenv(name)
-        for name, value in {**THROWAWAY_CREDENTIALS, **NO_CONFIG_FILES}.items():
-            env.setenv(name, value)
-        yield
 
 
 def work_tree(dest: Path, *, venv: bool) -> Path:

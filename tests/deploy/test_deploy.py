@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.aws_sandbox import NO_CONFIG_FILES
 from tests.deploy.simulated_account import (
     ACCOUNT,
     DECOY_REGION,
-    NO_CONFIG_FILES,
     UNMODELLED_RESOURCES_SKIPPED,
     State,
     succeeded,

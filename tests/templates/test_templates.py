@@ -185,19 +185,11 @@ def model_policy(model_id: str) -> list[dict]:
     return result
 
 
-@pytest.fixture(autouse=False)
-def fake_credentials(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
 ACCOUNT = "123456789012"  # moto's account
 PROFILE = f"arn:aws:bedrock:ap-northeast-1:{ACCOUNT}:inference-profile/"
 
 
-def test_geographic_profile_grants_the_profile_and_its_model_only_through_it(fake_credentials):
+def test_geographic_profile_grants_the_profile_and_its_model_only_through_it(fake_aws):
     direct, through = model_policy("jp.anthropic.claude-haiku-4-5-20251001-v1:0")
     assert direct["Action"] == through["Action"] == "bedrock:InvokeModelWithResponseStream"
     assert direct["Resource"] == PROFILE + "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -207,7 +199,7 @@ def test_geographic_profile_grants_the_profile_and_its_model_only_through_it(fak
     }
 
 
-def test_global_profile_also_grants_the_region_less_model_arn(fake_credentials):
+def test_global_profile_also_grants_the_region_less_model_arn(fake_aws):
     _, through = model_policy("global.anthropic.claude-haiku-4-5-20251001-v1:0")
     assert through["Resource"] == [
         "arn:aws:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
@@ -218,7 +210,7 @@ def test_global_profile_also_grants_the_region_less_model_arn(fake_credentials):
     )
 
 
-def test_plain_model_id_grants_just_that_model_in_this_region(fake_credentials):
+def test_plain_model_id_grants_just_that_model_in_this_region(fake_aws):
     (direct,) = model_policy("anthropic.claude-3-5-sonnet-20240620-v1:0")
     assert (
         direct["Resource"]
