@@ -1,0 +1,96 @@
+"""The JWKS cache: fetched once, re-fetched on an unknown kid at most once a minute, weak keys left out."""
+
+import pytest
+
+import jwks
+from tests.tokens_for_tests import Signer
+
+KEY_1, KEY_2 = Signer(kid="key-1"), Signer(kid="key-2", name="second")
+
+
+class Issuer:
+    """A JWKS endpoint whose key list can change (rotation); counts every GET."""
+
+    def __init__(self, *signers: Signer) -> None:
+        self.signers = list(signers)
+        self.gets: list[str] = []
+
+    def __call__(self, url: str) -> dict:
+        self.gets.append(url)
+        if url.endswith("openid-configuration"):
+            return {"issuer": "https://issuer.example/", "jwks_uri": "https://issuer.example/keys"}
+        return {"keys": [signer.jwk() for signer in self.signers]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_keys_are_fetched_once_and_then_served_from_the_cache():
+    issuer = Issuer(KEY_1)
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=issuer, clock=Clock())
+    for _ in range(3):
+        assert keys.get("key-1").n == KEY_1.key.public_key().public_numbers().n
+    assert issuer.gets == ["https://issuer.example/keys"]
+
+
+def test_an_unknown_kid_refetches_at_most_once_a_minute_and_finds_a_rotated_key():
+    issuer, clock = Issuer(KEY_1), Clock()
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=issuer, clock=clock)
+    assert keys.get("key-1") is not None
+    issuer.signers.append(KEY_2)  # the issuer rotates within the minute: not asked again yet
+    for _ in range(5):
+        assert keys.get("key-2") is None
+    assert len(issuer.gets) == 1
+    clock.now += jwks.REFETCH_INTERVAL
+    assert keys.get("key-2") is not None
+    assert keys.get("made-up") is None  # just fetched: a made-up kid costs nothing
+    assert len(issuer.gets) == 2
+
+
+def test_a_failed_fetch_is_not_retried_within_the_minute():
+    clock, calls = Clock(), []
+
+    def unreachable(url: str) -> dict:
+        calls.append(url)
+        raise OSError("connection refused")
+
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=unreachable, clock=clock)
+    with pytest.raises(OSError):
+        keys.get("key-1")
+    assert keys.get("key-1") is None
+    assert len(calls) == 1
+
+
+def test_the_discovery_document_names_the_keys():
+    issuer = Issuer(KEY_1)
+    keys = jwks.KeySet(discovery="https://issuer.example/.well-known/openid-configuration", fetch=issuer)
+    assert keys.get("key-1") is not None
+    assert issuer.gets == ["https://issuer.example/.well-known/openid-configuration", "https://issuer.example/keys"]
+
+
+def test_only_rs256_signing_keys_of_2048_bits_or_more_are_kept():
+    good = KEY_1.jwk()
+    weak = Signer(kid="weak", bits=1024, name="weak").jwk()
+    document = {
+        "keys": [
+            good,
+            weak,
+            {**good, "kid": "enc", "use": "enc"},
+            {**good, "kid": "ps256", "alg": "PS256"},
+            {**good, "kid": "even-e", "e": "Ag"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "RSA", "kid": "broken"},
+            "not a key",
+        ]
+    }
+    assert set(jwks.parse(document)) == {"key-1"}
+
+
+def test_only_http_urls_are_fetched():
+    with pytest.raises(ValueError, match="not an http"):
+        jwks.fetch_json("file:///etc/passwd")
