@@ -1,8 +1,11 @@
 """The @connections management API: `POST|GET|DELETE /<stage>/@connections/{connectionId}` on the gateway's port.
 
 Responses follow botocore's `apigatewaymanagementapi` model (rest-json), so the unchanged boto3 client in a
-handler gets what it gets from AWS: errors carry `x-amzn-ErrorType` and a `{"message": ...}` body, which botocore
-raises as `client.exceptions.GoneException`, `PayloadTooLargeException` …. Requests are not SigV4-verified.
+handler gets what it gets from AWS: errors carry `x-amzn-ErrorType`, which botocore raises as
+`client.exceptions.GoneException`, `PayloadTooLargeException` …, and the body AWS sends (issue 15): none for 410
+(the model's GoneException has no members; botocore reports an empty message, as the CLI prints from AWS),
+`{"message": "Forbidden"}` for a path that is not the stage's @connections, `{"message": ...}` for 413 at every
+size. Requests are not SigV4-verified.
 """
 
 import asyncio
@@ -34,8 +37,8 @@ def add_routes(app: web.Application, stage: str, registry: "Registry", post_late
         target = connection(request)
         if target is None:
             return _error(410, "GoneException")
-        data = await request.read()
-        if len(data) > MAX_POST_BYTES:
+        data = await _read_capped(request, MAX_POST_BYTES)
+        if data is None:
             return _error(413, "PayloadTooLargeException", "Message too long")
         try:
             frame: str | bytes = data.decode("utf-8")
@@ -69,12 +72,31 @@ def add_routes(app: web.Application, stage: str, registry: "Registry", post_late
     app.router.add_post(path, post)
     app.router.add_get(path, get)
     app.router.add_delete(path, delete)
+    # Another stage, or none: API Gateway's own 403 (a signed call to the endpoint without its stage gets it).
+    app.router.add_route("*", "/{path:.*@connections.*}", forbidden)
+
+
+async def forbidden(_request: web.Request) -> web.Response:
+    return _error(403, "ForbiddenException", "Forbidden")
+
+
+async def _read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The body, or None past `cap` bytes. Read here rather than with request.read(), whose own 1 MiB limit
+    would answer a bare 413 that botocore cannot name (issue 15); the rest is drained so the client gets the
+    answer rather than a reset."""
+    parts, size = [], 0
+    async for part in request.content.iter_chunked(64 * 1024):
+        size += len(part)
+        if size <= cap:
+            parts.append(part)
+    return b"".join(parts) if size <= cap else None
 
 
 def _error(status: int, error_type: str, message: str | None = None) -> web.Response:
+    """Without a message, no body at all: AWS never sends `{"message": null}`."""
     return web.Response(
         status=status,
-        body=json.dumps({"message": message}),
+        body=b"" if message is None else json.dumps({"message": message}).encode(),
         content_type="application/json",
         headers={"x-amzn-ErrorType": error_type},
     )

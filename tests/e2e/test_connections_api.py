@@ -1,10 +1,12 @@
 """The @connections management API on the gateway's own port, as the unchanged boto3 client sees it."""
 
+import asyncio
 import json
 import time
 from pathlib import Path
 
 import aiohttp
+import boto3
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
@@ -49,8 +51,10 @@ async def test_post_over_128_kb_raises_payload_too_large(emulator):
         await ws.send(manage(call="post", size=128 * 1024))
         assert await ws.recv() == b"\xff" * 128 * 1024
         assert await receive_json(ws) == "posted"
-        await ws.send(manage(call="post", size=128 * 1024 + 1))
-        assert await receive_json(ws) == "PayloadTooLargeException"
+        # Past 1 MiB too: the modelled error, not aiohttp's own bare 413 (issue 15).
+        for size in (128 * 1024 + 1, 1024 * 1024 + 1, 3 * 1024 * 1024):
+            await ws.send(manage(call="post", size=size))
+            assert await receive_json(ws) == "PayloadTooLargeException"
 
 
 async def test_get_returns_connection_info_that_boto3_parses(emulator):
@@ -76,14 +80,44 @@ async def test_delete_closes_the_socket_and_disconnect_runs(emulator, tmp_path: 
     assert records(tmp_path, connection_id, "DISCONNECT")["requestContext"]["disconnectStatusCode"] == 1000
 
 
-async def test_error_responses_are_rest_json_with_the_error_type_header(emulator):
+async def test_gone_is_410_with_the_error_type_header_and_no_body(emulator):
     async with emulator(probe_template(ROUTES)) as gateway, aiohttp.ClientSession() as http:
         url = f"{gateway.endpoint}/{gateway.api.stage}/@connections/Zx1mHdJ-tjMCJgQ%3D"
-        for method, status in [("POST", 410), ("GET", 410), ("DELETE", 410)]:
+        for method in ("POST", "GET", "DELETE"):
             async with http.request(method, url, data=b"x") as response:
-                assert response.status == status
+                assert response.status == 410
                 assert response.headers["x-amzn-ErrorType"] == "GoneException"
-                assert "message" in await response.json()
+                assert await response.read() == b""  # AWS sends no body, never {"message": null}
+
+
+def _call(endpoint: str, operation: str, **params) -> dict:
+    """One call with boto3's own client; the modelled error's parsed response if it raises."""
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        getattr(client, operation)(**params)
+    except client.exceptions.ClientError as exc:
+        return exc.response["Error"]
+    return {}
+
+
+async def test_boto3_reads_the_error_messages_aws_sends(emulator):
+    async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url):
+        (open_id,) = gateway.registry.open
+        stage_url = f"{gateway.endpoint}/{gateway.api.stage}"
+        gone = await asyncio.to_thread(_call, stage_url, "post_to_connection", ConnectionId="Zx1m=", Data=b"x")
+        big = b"x" * (1024 * 1024 + 1)
+        too_big = await asyncio.to_thread(_call, stage_url, "post_to_connection", ConnectionId=open_id, Data=big)
+        # The endpoint without its stage (a classic mistake): API Gateway's 403.
+        forbidden = await asyncio.to_thread(_call, gateway.endpoint, "get_connection", ConnectionId="Zx1m=")
+    assert gone == {"Code": "GoneException", "Message": ""}  # the CLI prints "…operation: " as from AWS
+    assert too_big == {"Code": "PayloadTooLargeException", "Message": "Message too long"}
+    assert forbidden == {"Code": "ForbiddenException", "Message": "Forbidden"}
 
 
 async def test_post_latency_delays_every_post(emulator):
