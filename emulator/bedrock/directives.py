@@ -56,6 +56,16 @@ def _value(key: str, raw: str) -> object:
     return value
 
 
+def check_reachable(directives: Directives, deltas: int) -> None:
+    """fault=midstream / stall at or past the reply's last delta would never fire: refuse it, so a test cannot
+    pass for the wrong reason (issue 15)."""
+    if directives.fault in ("midstream", "stall") and directives.after >= deltas:
+        raise _invalid(
+            f"fault={directives.fault} after={directives.after} never happens: the reply has {deltas} text deltas; "
+            f"ask for more with tokens=N (and max_tokens) or a smaller after"
+        )
+
+
 def parse_directives(text: str) -> tuple[str, Directives]:
     """The prompt without its directives, and what they ask for; BedrockError(ValidationException) if malformed."""
     known = {f.name for f in fields(Directives)}

@@ -4,20 +4,29 @@ Model ids: the Anthropic Claude foundation-model ids (`anthropic.claude-…-v1:0
 inference profiles (`us.` `eu.` `apac.` `jp.` `au.` `ca.` `global.` …) and the ARNs of either. Any other id
 (another provider's, a typo) gets what real Bedrock answers for an id it does not know: ValidationException
 "The provided model identifier is invalid." A few retired Claude ids get ResourceNotFoundException, as
-real Bedrock answers for a model past its end of life.
+real Bedrock answers for a model past its end of life; behind a profile prefix (`us.anthropic.claude-v2`) they
+name an inference profile that never existed, so they are unknown ids.
+
+`anthropic_version`: Bedrock documents one value for the runtime endpoint, `bedrock-2023-05-31` ("Inference using
+Anthropic Messages API"). Clients such as Anthropic's own SDK may send others; what Bedrock answers to them is not
+documented, so the stand-in accepts any string and logs a warning once per value rather than be stricter.
 """
 
+import functools
 import json
+import logging
 import re
 from dataclasses import dataclass
 
 from .errors import END_OF_LIFE, INVALID_MODEL, BedrockError, malformed
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
+_PROFILE = re.compile(r"^(?:us|us-gov|eu|apac|jp|au|ca|global)\.")
+log = logging.getLogger("emulator.bedrock")
 
 _ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:foundation-model|inference-profile)/")
 _CLAUDE = re.compile(
-    r"^(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?"  # a cross-region inference profile's prefix
+    r"^(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?"  # a cross-region inference profile's prefix (_PROFILE)
     r"anthropic\.(?P<name>claude-(?:[a-z0-9]+-)*?)-?v\d+"  # claude-haiku-4-5-20251001-v1, claude-v2
     r"(?::\d+)?(?::\d+k)?$"  # :0, and the context-window variants such as :0:200k
 )
@@ -38,10 +47,21 @@ def model_name(model_id: str) -> str:
     bare = _ARN.sub("", model_id)
     if bare in _END_OF_LIFE:
         raise BedrockError(404, "ResourceNotFoundException", END_OF_LIFE)
+    if _PROFILE.sub("", bare) in _END_OF_LIFE:  # no inference profile was ever made for them
+        raise BedrockError.validation(INVALID_MODEL)
     match = _CLAUDE.match(bare)
     if match is None:
         raise BedrockError.validation(INVALID_MODEL)
     return match["name"].rstrip("-")
+
+
+@functools.cache
+def _warn_version(version: str) -> None:
+    log.warning(
+        "anthropic_version %r is not %r, the only value Bedrock documents; accepted (issue 15)",
+        version[:40],
+        ANTHROPIC_VERSION,
+    )
 
 
 def _texts(content: object, where: str) -> list[str]:
@@ -77,8 +97,11 @@ def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
     for key in ("anthropic_version", "max_tokens", "messages"):
         if key not in body:
             raise malformed(f"#: required key [{key}] not found")
-    if body["anthropic_version"] != ANTHROPIC_VERSION:
-        raise malformed(f"#/anthropic_version: {body['anthropic_version']!r} is not {ANTHROPIC_VERSION!r}")
+    version = body["anthropic_version"]
+    if not isinstance(version, str):
+        raise malformed("#/anthropic_version: expected type: String")
+    if version != ANTHROPIC_VERSION:
+        _warn_version(version)
     max_tokens = body["max_tokens"]
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
         raise malformed(f"#/max_tokens: {max_tokens!r} is not an integer of 1 or more")

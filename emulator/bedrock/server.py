@@ -22,7 +22,7 @@ from aiohttp import web
 from emulator.anthropic import message_events
 from emulator.eventstream import chunk_event, exception_event
 
-from .directives import Directives, parse_directives
+from .directives import Directives, check_reachable, parse_directives
 from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
 from .invocation import Invocation, model_name, parse_body
 from .script import estimate_input_tokens, prompt_hash, reply_pieces
@@ -182,6 +182,7 @@ class BedrockStandIn:
         self, request: web.Request, record: StreamRecord, invocation: Invocation, directives: Directives
     ) -> web.StreamResponse:
         pieces, stop_reason = self._reply(invocation, directives)
+        check_reachable(directives, len(pieces))
         record.planned = len(pieces)
         rate, ttft_ms = self._speed(directives)
         events = message_events(

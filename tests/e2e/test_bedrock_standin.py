@@ -197,6 +197,9 @@ def test_invoke_model_answers_the_whole_reply_at_once(client):
         ("amazon.titan-text-express-v1", "ValidationException", "The provided model identifier is invalid."),
         ("anthropic.claude-sonnet", "ValidationException", "The provided model identifier is invalid."),
         ("anthropic.claude-v2", "ResourceNotFoundException", "This model version has reached the end of its life."),
+        # A retired id behind a profile prefix names a profile that never existed (issue 15).
+        ("us.anthropic.claude-v2", "ValidationException", "The provided model identifier is invalid."),
+        ("global.anthropic.claude-instant-v1", "ValidationException", "The provided model identifier is invalid."),
     ],
 )
 def test_unknown_and_retired_models_get_bedrocks_error(client, model_id, code, message):
@@ -223,6 +226,11 @@ def _without(key: str) -> str:
         (request_body("Hi").replace('"user"', '"robot"'), "Malformed input request: #/messages/0/role: 'robot'"),
         (request_body(" "), "messages: text content blocks must contain non-whitespace text"),
         (request_body("[standin fault=bogus] Hi"), "Bad [standin] directive: fault=bogus"),
+        (request_body("Hi").replace('"bedrock-2023-05-31"', "20230531"), "Malformed input request: #/anthropic_ver"),
+        # Faults that could never fire (issue 15): at or past the reply's last delta, max_tokens included.
+        (request_body("[standin tokens=5 fault=midstream after=5] Hi"), "Bad [standin] directive: fault=midstream"),
+        (request_body("[standin tokens=5 fault=stall after=9 seconds=1] Hi"), "Bad [standin] directive: fault=stall"),
+        (request_body("[standin tokens=9 fault=midstream after=4] Hi", 4), "Bad [standin] directive: fault=midstream"),
     ],
 )
 def test_malformed_bodies_get_a_validation_exception_saying_why(client, body, message):
@@ -231,6 +239,28 @@ def test_malformed_bodies_get_a_validation_exception_saying_why(client, body, me
 
     assert caught.value.response["Error"]["Message"].startswith(message)
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_fault_on_the_last_delta_still_fires(client):
+    body = stream(client, "[standin tokens=5 fault=midstream after=4] Hi")["body"]
+    with pytest.raises(EventStreamError):
+        list(body)
+
+
+def test_another_anthropic_version_is_accepted_with_a_warning(client, caplog):
+    """Anthropic's SDK may send its own version; Bedrock documents only bedrock-2023-05-31 and its answer to others
+    is unknown, so the stand-in is not the stricter one (issue 15)."""
+    body = json.loads(request_body("Hi"))
+    for version in ("2026-10-21", "2026-10-21", "bedrock-2023-05-31"):
+        body["anthropic_version"] = version
+        response = client.invoke_model_with_response_stream(modelId=MODEL_ID, body=json.dumps(body))
+        assert "".join(deltas(events(response))) == scripted_reply("Hi")
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "anthropic_version '2026-10-21' is not 'bedrock-2023-05-31', the only value Bedrock documents; "
+        "accepted (issue 15)"
+    ]  # once per value
 
 
 def test_an_unsigned_request_is_refused(bedrock):
