@@ -36,6 +36,7 @@ class Permission:
     action: str
     principal: str
     source_arn: str | None  # None: any source may invoke
+    source_account: str | None = None  # None: any account may invoke
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Api:
             p.principal == APIGATEWAY_PRINCIPAL
             and p.action in ("lambda:InvokeFunction", "lambda:*")
             and (p.source_arn is None or arn_like(p.source_arn, arn))
+            and p.source_account in (None, self.account_id)
             for p in route.function.permissions
         )
 
@@ -207,6 +209,29 @@ def _function(logical_id: str, resolver: "_Resolver", template_dir: Path, code_d
     )
 
 
+# Lambda's AddPermission (which CloudFormation calls) validates these against its API model's patterns, whole
+# value: a wildcard in the partition, service, region or account of SourceArn fails the deploy (issue 15).
+_ADD_PERMISSION_PATTERNS = {
+    "Action": r"lambda:[*]|lambda:[a-zA-Z]+|[*]",
+    "Principal": r"[^\s]+",
+    "SourceArn": r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:"
+    r"(\d{12})?:(.*)",
+    "SourceAccount": r"\d{12}",
+}
+
+
+def _check_add_permission(logical_id: str, props: dict) -> None:
+    """TemplateError with Lambda's own wording where AddPermission would refuse the Permission."""
+    for key, pattern in _ADD_PERMISSION_PATTERNS.items():
+        value = props.get(key)
+        if value is not None and not re.fullmatch(pattern, str(value)):
+            member = key[0].lower() + key[1:]
+            raise TemplateError(
+                f"{logical_id}: Lambda's AddPermission would refuse it: 1 validation error detected: Value '{value}' "
+                f"at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
+            )
+
+
 def _with_permissions(functions: dict[str, Function], resources: dict, resolver: "_Resolver") -> dict[str, Function]:
     """Attach each Lambda::Permission to the function its FunctionName names (by name or ARN)."""
     granted: dict[str, list[Permission]] = {logical_id: [] for logical_id in functions}
@@ -214,9 +239,12 @@ def _with_permissions(functions: dict[str, Function], resources: dict, resolver:
         if resource.get("Type") != "AWS::Lambda::Permission":
             continue
         props = resolver.resolve(resource["Properties"])
+        _check_add_permission(logical_id, props)
         for function in functions.values():
             if props["FunctionName"] in (function.name, function.arn):
-                permission = Permission(logical_id, props["Action"], props["Principal"], props.get("SourceArn"))
+                permission = Permission(
+                    logical_id, props["Action"], props["Principal"], props.get("SourceArn"), props.get("SourceAccount")
+                )
                 granted[function.logical_id].append(permission)
     return {
         logical_id: Function(**{**function.__dict__, "permissions": tuple(granted[logical_id])})

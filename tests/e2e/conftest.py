@@ -33,13 +33,18 @@ def _logical(route_key: str) -> str:
 
 
 def probe_template(
-    routes: dict[str, str], unpermitted: tuple[str, ...] = (), timeouts: dict[str, int] | None = None
+    routes: dict[str, str],
+    unpermitted: tuple[str, ...] = (),
+    timeouts: dict[str, int] | None = None,
+    permissions: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """A WebSocket API whose routes run tests/e2e/probe/probe.py handlers: {route key: handler name}.
 
-    Written with the short-form tags, as main.yml is; routes in `unpermitted` get no Lambda::Permission.
+    Written with the short-form tags, as main.yml is; routes in `unpermitted` get no Lambda::Permission;
+    `permissions` replaces properties of a route's Permission ({route key: {"SourceArn": "!Sub ...", ...}}).
     """
     timeouts = timeouts or {}
+    permissions = permissions or {}
     lines = [
         'AWSTemplateFormatVersion: "2010-09-09"',
         "Parameters:",
@@ -86,17 +91,17 @@ def probe_template(
             f'      Target: !Sub "integrations/${{{name}Integration}}"',
         ]
         if key not in unpermitted:
-            lines += [
-                f"  {name}Permission:",
-                "    Type: AWS::Lambda::Permission",
-                "    Properties:",
-                "      Action: lambda:InvokeFunction",
-                f"      FunctionName: !GetAtt {name}Function.Arn",
-                "      Principal: apigateway.amazonaws.com",
+            properties = {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": f"!GetAtt {name}Function.Arn",
+                "Principal": "apigateway.amazonaws.com",
                 # Wildcards, as IAM's ArnLike matches them: any stage, this route.
-                f'      SourceArn: !Sub "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:'
-                f'${{AWS::AccountId}}:${{Api}}/*/{key}"',
-            ]
+                "SourceArn": f'!Sub "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:'
+                f'${{Api}}/*/{key}"',
+                **permissions.get(key, {}),
+            }
+            lines += [f"  {name}Permission:", "    Type: AWS::Lambda::Permission", "    Properties:"]
+            lines += [f"      {prop}: {value}" for prop, value in properties.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,9 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from emulator import template
 from emulator.gateway import Quotas
+from emulator.template import TemplateError
 from tests.e2e.conftest import eventually, probe_template, receive_json, records
 from tests.sample_events import load_event
 
@@ -119,6 +121,60 @@ async def test_a_route_without_lambda_permission_fails_as_on_aws(emulator, caplo
     assert frame["message"] == "Internal server error"
     assert "Invalid permissions on Lambda function EchoFunction" in caplog.text
     assert "probe echo" not in caplog.text  # Lambda refused the call: the handler never ran
+
+
+ARN = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}"
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [
+        {"SourceArn": f'!Sub "{ARN}:${{Api}}/*/boom"'},  # another route
+        {"SourceArn": f'!Sub "{ARN}:${{Api}}/prod/echo"'},  # another stage (the probe's is "test")
+        {"SourceArn": f'!Sub "{ARN}:abcdef1234/*/echo"'},  # another API
+        {"SourceArn": f'!Sub "{ARN}:${{Api}}/prod/boom"'},  # another route and another stage
+        {"SourceAccount": "210987654321"},  # another account
+    ],
+)
+async def test_a_permission_for_another_source_fails_as_on_aws(emulator, caplog, permission):
+    """The emulator checks SourceArn (and SourceAccount) as Lambda does, not only that a Permission exists."""
+    async with (
+        emulator(probe_template(ROUTES, permissions={"echo": permission})) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send('{"action": "echo"}')
+        frame = await receive_json(ws)
+    assert frame["message"] == "Internal server error"
+    assert "Invalid permissions on Lambda function EchoFunction" in caplog.text
+
+
+async def test_a_permission_naming_this_stage_and_route_exactly_is_enough(emulator):
+    exact = {"SourceArn": f'!Sub "{ARN}:${{Api}}/test/echo"', "SourceAccount": "!Ref AWS::AccountId"}
+    async with (
+        emulator(probe_template(ROUTES, permissions={"echo": exact})) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await ws.send('{"action": "echo"}')
+        assert (await receive_json(ws))["event"]["requestContext"]["routeKey"] == "echo"
+
+
+@pytest.mark.parametrize(
+    ("permission", "member"),
+    [
+        ({"SourceArn": '!Sub "arn:aws:execute-api:*:${AWS::AccountId}:${Api}/*/echo"'}, "sourceArn"),
+        ({"SourceArn": '!Sub "arn:aws:execute-api:${AWS::Region}:*:${Api}/*/echo"'}, "sourceArn"),
+        ({"SourceArn": '!Sub "arn:aws:*:${AWS::Region}:${AWS::AccountId}:${Api}/*/echo"'}, "sourceArn"),
+        ({"SourceArn": '!Sub "arn:*:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/echo"'}, "sourceArn"),
+        ({"SourceAccount": "'*'"}, "sourceAccount"),
+        ({"Action": "lambda:Invoke*"}, "action"),
+    ],
+)
+def test_what_lambdas_add_permission_refuses_fails_to_load(tmp_path: Path, permission, member):
+    """CloudFormation's deploy would fail at the Permission: so does the emulator, with Lambda's words."""
+    path = tmp_path / "template.yml"
+    path.write_text(probe_template(ROUTES, permissions={"echo": permission}))
+    with pytest.raises(TemplateError, match=f"EchoPermission: .* at '{member}' failed to satisfy constraint"):
+        template.load(path, {"ProbeDir": str(tmp_path)})
 
 
 async def test_connect_returning_non_2xx_rejects_the_handshake_with_that_status(emulator):
