@@ -59,6 +59,8 @@ class Result:
     payload: Any = None  # what the handler returned, through JSON as Lambda does
     error: str | None = None  # errorType, e.g. "Sandbox.Timedout", "Runtime.ExitError", "KeyError"
     duration_ms: float = 0.0
+    error_message: str | None = None  # errorMessage, as Lambda reports it to a synchronous caller
+    stack_trace: tuple[str, ...] = ()  # stackTrace: the handler's frames, as the Python runtime lists them
 
     @property
     def ok(self) -> bool:
@@ -166,18 +168,20 @@ def _environment_main(conn: Connection, spec: Spec) -> None:
             deadline_ms=deadline_ms,
         )
         started = time.perf_counter()
-        payload, error = None, None
+        payload, error, message, stack = None, None, None, []
         try:
             # Lambda returns the handler's value as JSON: what does not serialise fails as it would there.
             payload = json.loads(json.dumps(handler(event, context)))
         except Exception as exc:
             # Lambda's Python runtime logs `[ERROR] Type: message` and the traceback, then reports errorType.
             print(f"[ERROR] {type(exc).__name__}: {exc}\n{traceback.format_exc()}".rstrip())
-            error = type(exc).__name__
+            error, message = type(exc).__name__, str(exc)
+            stack = traceback.format_list(traceback.extract_tb(exc.__traceback__))
         duration = _ms_since(started)
         sys.stdout.flush()
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        send("result", {"payload": payload, "error": error, "duration_ms": duration, "peak_mb": peak_mb})
+        outcome = {"payload": payload, "error": error, "message": message, "stack": stack}
+        send("result", {**outcome, "duration_ms": duration, "peak_mb": peak_mb})
 
 
 def _ms_since(started: float) -> float:
@@ -360,9 +364,12 @@ class Runtime:
             value = value.replace(deployed, local)
         return value
 
-    async def invoke(self, function: "Function", event: dict) -> Result:
-        """Run one invocation in an idle environment (or a new one), within the function's Timeout."""
-        request_id = str(uuid.uuid4())
+    async def invoke(self, function: "Function", event: Any, request_id: str | None = None) -> Result:
+        """Run one invocation in an idle environment (or a new one), within the function's Timeout.
+
+        `request_id`: the id to run under (an asynchronous event keeps its id across retries); default a new one.
+        """
+        request_id = request_id or str(uuid.uuid4())
         idle = self._idle.setdefault(function.logical_id, [])
         env = idle.pop() if idle else None
         cold = env is None
@@ -374,7 +381,7 @@ class Runtime:
             except (_InitError, _Exited) as exc:
                 log.info("INIT_REPORT %s failed: %s", function.logical_id, exc)
                 await self._discard(env)
-                return Result(request_id, error="Runtime.InitError")
+                return Result(request_id, error="Runtime.InitError", error_message=f"RequestId: {request_id} {exc}")
             except BaseException:
                 await self._discard(env)
                 raise
@@ -384,13 +391,27 @@ class Runtime:
         except TimeoutError:
             log.info("%s Task timed out after %.2f seconds", request_id, function.timeout)
             await self._discard(env)
-            result, peak_mb = Result(request_id, error="Sandbox.Timedout", duration_ms=function.timeout * 1000), None
+            result = Result(
+                request_id,
+                error="Sandbox.Timedout",
+                duration_ms=function.timeout * 1000,
+                error_message=f"RequestId: {request_id} Error: Task timed out after {function.timeout:.2f} seconds",
+            )
+            peak_mb = None
         except _Exited:
             log.info("%s Runtime exited: the environment process ended during the invocation", request_id)
             await self._discard(env)
-            result, peak_mb = Result(request_id, error="Runtime.ExitError"), None
+            message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+            result, peak_mb = Result(request_id, error="Runtime.ExitError", error_message=message), None
         else:
-            result = Result(request_id, reply["payload"], reply["error"], reply["duration_ms"])
+            result = Result(
+                request_id,
+                reply["payload"],
+                reply["error"],
+                reply["duration_ms"],
+                reply["message"],
+                tuple(reply["stack"]),
+            )
             peak_mb = reply["peak_mb"]
             idle.append(env)
         log.info("END RequestId: %s", request_id)
