@@ -7,13 +7,15 @@ parameter's override or default, to a pseudo parameter or to a resource's physic
 template imports only IAM roles, which the emulator does not enforce.
 
 Nothing here knows our four routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
-and permissions, so a route added to main.yml is served locally with no change here.
+and permissions, so a route added to main.yml is served locally with no change here. Every
+`AWS::Lambda::Function` is listed too, routed or not (Lambda's Invoke API serves them all), with its
+`AWS::Lambda::EventInvokeConfig`.
 """
 
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,16 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class EventInvokeConfig:
+    """How Lambda handles the function's asynchronous invocations (defaults: Lambda's, with no config)."""
+
+    maximum_retry_attempts: int = 2  # 0-2: retries after a function error
+    maximum_event_age: int = 6 * 60 * 60  # seconds an event may wait in the queue (60-21600)
+    on_success: str | None = None  # destination ARN for the success record
+    on_failure: str | None = None  # destination ARN for the failure record
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     name: str
@@ -52,6 +64,7 @@ class Function:
     environment: dict[str, str]
     log_group: str
     permissions: tuple[Permission, ...] = ()
+    event_invoke: EventInvokeConfig = EventInvokeConfig()
 
 
 @dataclass(frozen=True)
@@ -70,16 +83,12 @@ class Api:
     account_id: str
     route_selection_expression: str
     routes: dict[str, Route] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)  # every function, by logical id
 
     @property
     def domain_name(self) -> str:
         """The host the deployed API would have; environment values naming it are pointed at the emulator."""
         return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
-
-    @property
-    def functions(self) -> list[Function]:
-        unique = {route.function.logical_id: route.function for route in self.routes.values() if route.function}
-        return list(unique.values())
 
     def source_arn(self, route_key: str) -> str:
         """The ARN API Gateway invokes a route's function with, which its Lambda::Permission must match."""
@@ -146,7 +155,7 @@ def load(
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::Lambda::Function"
     }
-    functions = _with_permissions(functions, resources, resolver)
+    functions = _with_event_invoke_configs(_with_permissions(functions, resources, resolver), resources, resolver)
     by_arn = {function.arn: function for function in functions.values()}
     integrations = {
         resolver.resolve({"Ref": logical_id}): resource.get("Properties", {})
@@ -176,6 +185,7 @@ def load(
         account_id=account_id,
         route_selection_expression=resolver.resolve(api.get("RouteSelectionExpression", "$request.body.action")),
         routes=routes,
+        functions=functions,
     )
 
 
@@ -248,6 +258,34 @@ def _with_permissions(functions: dict[str, Function], resources: dict, resolver:
                 granted[function.logical_id].append(permission)
     return {
         logical_id: Function(**{**function.__dict__, "permissions": tuple(granted[logical_id])})
+        for logical_id, function in functions.items()
+    }
+
+
+def _with_event_invoke_configs(
+    functions: dict[str, Function], resources: dict, resolver: "_Resolver"
+) -> dict[str, Function]:
+    """Attach each Lambda::EventInvokeConfig (for $LATEST, the only version the emulator runs) to its function."""
+    configs: dict[str, EventInvokeConfig] = {}
+    for logical_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Lambda::EventInvokeConfig":
+            continue
+        props = resolver.resolve(resource["Properties"])
+        if props.get("Qualifier") != "$LATEST":
+            continue
+        destinations = props.get("DestinationConfig", {})
+        config = EventInvokeConfig(
+            maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
+            maximum_event_age=int(props.get("MaximumEventAgeInSeconds", 6 * 60 * 60)),
+            on_success=destinations.get("OnSuccess", {}).get("Destination"),
+            on_failure=destinations.get("OnFailure", {}).get("Destination"),
+        )
+        matched = [f for f in functions.values() if props["FunctionName"] in (f.name, f.arn)]
+        if not matched:
+            raise TemplateError(f"{logical_id}: no function named {props['FunctionName']}")
+        configs[matched[0].logical_id] = config
+    return {
+        logical_id: replace(function, event_invoke=configs[logical_id]) if logical_id in configs else function
         for logical_id, function in functions.items()
     }
 
