@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from emulator import template
+from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.gateway import Gateway, Quotas
 from emulator.runtime import function_environment, stop_forkserver
 
@@ -37,6 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, help="seconds")
     parser.add_argument("--max-duration", type=float, default=defaults.max_duration, help="seconds")
     parser.add_argument("--integration-timeout", type=float, default=defaults.integration_timeout, help="seconds")
+    parser.add_argument("--lambda-port", type=int, default=0, help="Lambda's Invoke API (default: a free port)")
+    parser.add_argument(
+        "--lambda-retry-delays",
+        type=lambda text: tuple(float(s) for s in text.split(",")),
+        default=RETRY_DELAYS,
+        metavar="S,S",
+        help="seconds before an asynchronous event's 1st and 2nd retry (default: Lambda's 60,120)",
+    )
     return parser.parse_args(argv)
 
 
@@ -56,6 +65,8 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         post_latency_ms=args.post_latency_ms,
+        lambda_port=args.lambda_port,
+        retry_delays=args.lambda_retry_delays,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -66,6 +77,7 @@ async def serve(args: argparse.Namespace) -> None:
         for route in api.routes.values():
             print(f"  route {route.key:<12} -> {route.function.logical_id if route.function else '(not Lambda)'}")
         print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")
+        print(f"Lambda Invoke API for {len(api.functions)} functions at {gateway.functions.url}")
         print(f"Serving {args.template} on {url}  (@connections at {gateway.endpoint}/{api.stage}/@connections)")
         print(f"Try it:  npx wscat -c {url}")
         print(f"         > {EXAMPLE}")

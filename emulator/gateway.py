@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from emulator import connections, events
+from emulator.awslambda import LambdaService
+from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
 from emulator.template import Api, Route
 
@@ -137,9 +139,13 @@ class Gateway:
         port: int = 8080,
         post_latency_ms: float = 0,
         record_frames: bool = False,
+        lambda_port: int = 0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
         """`environment` is added to every function's environment variables (default: dummy credentials; see
-        runtime.function_environment); `port` 0 picks a free one."""
+        runtime.function_environment); `port` 0 picks a free one. Every function of the template can also be
+        invoked through Lambda's Invoke API (`self.functions`, on `lambda_port`), sharing the routes' environments;
+        `retry_delays` shortens Lambda's retry delays for asynchronous events."""
         self.api = api
         self.quotas = quotas or Quotas()
         self.host, self.port = host, port
@@ -147,6 +153,9 @@ class Gateway:
         # Lambda's reserved region variables: the functions run "in" the template's region.
         region = {"AWS_REGION": api.region, "AWS_DEFAULT_REGION": api.region}
         self.runtime = Runtime({**region, **(DUMMY_CREDENTIALS if environment is None else environment)})
+        self.functions = LambdaService(
+            api.functions.values(), self.runtime, api.region, api.account_id, host, lambda_port, retry_delays
+        )
         self._post_latency = post_latency_ms / 1000
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
@@ -168,6 +177,7 @@ class Gateway:
         self.port = sock.getsockname()[1]
         # The template's environment names the deployed API (https://<api-id>.execute-api…): point it here.
         self.runtime.endpoints = {f"https://{self.api.domain_name}": self.endpoint}
+        self.runtime.environment["AWS_ENDPOINT_URL_LAMBDA"] = await self.functions.start()
         app = web.Application()
         app.router.add_get(f"/{self.api.stage}", self._websocket)
         connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
@@ -182,6 +192,7 @@ class Gateway:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await self.functions.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
