@@ -10,6 +10,11 @@ BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
 CLIENTS   ?= 200
+# Sign-in at $connect: none, cognito or oidc (+ OIDC_ISSUER, OIDC_AUDIENCE). Unset: a deploy keeps the stack's
+# current setting (none on the first deploy); make local serves none.
+AUTH      ?=
+OIDC_ISSUER   ?=
+OIDC_AUDIENCE ?=
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,6 +33,7 @@ PACKAGED := build/main.packaged.yml
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: STACK=$(STACK) STAGE=$(STAGE) REGION=$(REGION) MODEL_ID=$(MODEL_ID) BUCKET=$(BUCKET) PORT=$(PORT)"
+	@echo "           AUTH=$(AUTH) (none|cognito|oidc) OIDC_ISSUER=$(OIDC_ISSUER) OIDC_AUDIENCE=$(OIDC_AUDIENCE)"
 
 $(PY): requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -53,13 +59,17 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 	$(PY) -m pytest tests/deploy
 
 local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE (BEDROCK=aws for real Bedrock)
-	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK)
+	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) \
+	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p))
 
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
 bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes bench/results.json
 	$(PY) -m bench $(if $(FULL),--full,)
+
+AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
+	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))
 
 # The artifact bucket: BUCKET if given, else one per account and region, created (private) when missing.
 RESOLVE_BUCKET = bucket="$(BUCKET)"; \
@@ -96,7 +106,7 @@ deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --no-fail-on-empty-changeset \
-	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE)
+	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS)
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \
 	echo; echo "WebSocket URL: $$url"; \

@@ -1,9 +1,17 @@
-"""$connect: accept every connection (add authorization here, e.g. a Lambda authorizer in main.yml)."""
+"""$connect: accept the connection (a REQUEST authorizer may have checked it first) and answer the subprotocol."""
 
+import handshake
 from logs import log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
-    log("connect", connectionId=request["connectionId"], sourceIp=request.get("identity", {}).get("sourceIp"))
+    log(
+        "connect",
+        connectionId=request["connectionId"],
+        sourceIp=request.get("identity", {}).get("sourceIp"),
+        principalId=request.get("authorizer", {}).get("principalId"),
+    )
+    if handshake.SUBPROTOCOL in handshake.offered(event.get("headers")):
+        return {"statusCode": 200, "headers": {handshake.HEADER: handshake.SUBPROTOCOL}}
     return {"statusCode": 200}

@@ -1,0 +1,35 @@
+"""$connect's Lambda REQUEST authorizer: the token offered as a subprotocol, checked, turned into an IAM policy.
+
+API Gateway maps the outcomes: the policy below allows the connection; raising Exception("Unauthorized") answers
+401; any other failure 500. The token itself is never logged, only the refusal's fixed reason.
+"""
+
+import os
+
+import handshake
+import tokens
+from logs import log
+
+POLICY, KEYS = tokens.from_environment(os.environ)  # keys cached per execution environment
+
+
+def handler(event: dict, context: object) -> dict:
+    connection_id = event.get("requestContext", {}).get("connectionId")
+    token = handshake.token(event.get("headers"))
+    try:
+        if token is None:
+            raise tokens.InvalidToken("no token offered beside " + handshake.SUBPROTOCOL)
+        identity = tokens.verify(token, POLICY, KEYS)
+    except tokens.InvalidToken as refused:
+        log("unauthorized", connectionId=connection_id, reason=str(refused))
+        raise Exception("Unauthorized") from None  # the exact message API Gateway turns into 401
+    log("authorized", connectionId=connection_id, principalId=identity.sub)
+    return {
+        "principalId": identity.sub,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
+        },
+        # Flat strings: API Gateway stringifies the context and hands it to every route as requestContext.authorizer.
+        "context": {"sub": identity.sub, "username": identity.username, "exp": str(identity.expires)},
+    }
