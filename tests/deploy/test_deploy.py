@@ -213,7 +213,7 @@ def test_the_handler_names_a_callable_that_imports_from_the_zip(rehearsal, tmp_p
 
 def test_functions_use_the_role_arns_exported_by_the_iam_stack(rehearsal):
     exports, roles = rehearsal.deployed.exports, rehearsal.deployed.roles
-    names = ("BasicRoleArn", "BasicRoleName", "SendTextRoleArn", "SendTextRoleName")
+    names = ("BasicRoleArn", "BasicRoleName", "SendTextRoleArn", "SendTextRoleName", "AuthorizerRoleArn")
     assert exports.keys() == {f"{IAM_STACK}-{n}" for n in names}
     outputs = rehearsal.deployed.stacks[IAM_STACK]["Outputs"]
     iam_outputs = {o["OutputKey"]: (o["OutputValue"], o["ExportName"]) for o in outputs}
