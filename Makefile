@@ -28,7 +28,8 @@ export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local load bench rehearse package deploy deploy-iam deploy-main outputs delete clean
+.PHONY: help setup test lint local load bench rehearse package deploy deploy-iam deploy-main outputs delete clean \
+	user token
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -112,6 +113,45 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	echo; echo "WebSocket URL: $$url"; \
 	echo "Try it:  npx wscat -c $$url"; \
 	echo '         > {"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+
+# make user / make token act on the emulator serving on PORT when there is one (make local AUTH=cognito), else
+# on the deployed STACK. They set pool, client, url, where, and aws (the CLI pointed at that pool's Cognito).
+STACK_OUTPUT = $(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	--query "Stacks[0].Outputs[?OutputKey=='$(1)'].OutputValue" --output text
+RESOLVE_POOL = \
+	if found=$$($(PY) -m emulator.outputs --port $(PORT)); then \
+	  eval "$$found"; pool="$$Output_UserPoolId"; client="$$Output_UserPoolClientId"; \
+	  where="the emulator on port $(PORT)"; \
+	  aws="env AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator AWS_CONFIG_FILE=/dev/null \
+	    AWS_SHARED_CREDENTIALS_FILE=/dev/null $(AWS) --region $$region --endpoint-url $$AWS_ENDPOINT_URL_COGNITO_IDP"; \
+	else \
+	  pool=$$($(call STACK_OUTPUT,UserPoolId)) || exit 1; \
+	  client=$$($(call STACK_OUTPUT,UserPoolClientId)); url=$$($(call STACK_OUTPUT,WebSocketUrl)); \
+	  where="stack $(STACK) in $(REGION)"; aws="$(AWS) --region $(REGION)"; \
+	fi; \
+	if [ -z "$$pool" ] || [ "$$pool" = None ]; then \
+	  echo "No user pool in $$where: deploy or make local with AUTH=cognito" >&2; exit 1; \
+	fi
+NEED_CREDENTIALS = @if [ -z "$(USERNAME)" ] || [ -z "$(PASSWORD)" ]; then \
+	echo "usage: make $@ USERNAME=... PASSWORD=... (PORT=... for make local)" >&2; exit 2; fi
+
+user: $(PY) ## Create a confirmed user in the pool (Auth=cognito): USERNAME=... PASSWORD=...
+	$(NEED_CREDENTIALS)
+	@$(RESOLVE_POOL); \
+	$$aws cognito-idp admin-create-user --user-pool-id "$$pool" --username '$(USERNAME)' \
+	  --message-action SUPPRESS >/dev/null && \
+	$$aws cognito-idp admin-set-user-password --user-pool-id "$$pool" --username '$(USERNAME)' \
+	  --password '$(PASSWORD)' --permanent && \
+	echo "User $(USERNAME) created in $$where (pool $$pool)"
+
+token: $(PY) ## Sign in: print the wscat line, then the access token alone on the last line
+	$(NEED_CREDENTIALS)
+	@$(RESOLVE_POOL); \
+	token=$$($$aws cognito-idp initiate-auth --client-id "$$client" --auth-flow USER_PASSWORD_AUTH \
+	  --auth-parameters '{"USERNAME": "$(USERNAME)", "PASSWORD": "$(PASSWORD)"}' \
+	  --query AuthenticationResult.AccessToken --output text) || exit 1; \
+	echo "Connect ($$where):  npx wscat -c $$url -s bedrock-ws-chat -s $$token"; \
+	echo "$$token"
 
 outputs: ## Print the main stack's outputs
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \

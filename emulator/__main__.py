@@ -13,6 +13,7 @@ from pathlib import Path
 
 from emulator import template
 from emulator.awslambda.asynchronous import RETRY_DELAYS
+from emulator.cognito import LocalCognito
 from emulator.gateway import Gateway, Quotas
 from emulator.runtime import function_environment, stop_forkserver
 
@@ -51,7 +52,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     parameters = dict(item.split("=", 1) for item in args.parameter)
-    api = template.load(args.template, parameters, args.stage, args.code_dir, region=args.region)
+    cognito = LocalCognito(args.region)  # moto's cognito-idp, started only if the template has a user pool
+    api = template.load(
+        args.template, parameters, args.stage, args.code_dir, region=args.region, provision=cognito.provision
+    )
     standin = None
     if args.bedrock == "local":
         from emulator.bedrock import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
@@ -60,7 +64,7 @@ async def serve(args: argparse.Namespace) -> None:
         bedrock = await standin.start()
     gateway = Gateway(
         api,
-        function_environment(bedrock if standin else None, args.bedrock_read_timeout),
+        {**function_environment(bedrock if standin else None, args.bedrock_read_timeout), **cognito.environment},
         Quotas(args.max_message_bytes, args.idle_timeout, args.max_duration, args.integration_timeout),
         host=args.host,
         port=args.port,
@@ -79,7 +83,13 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")
         print(f"Lambda Invoke API for {len(api.functions)} functions at {gateway.functions.url}")
         print(f"Serving {args.template} on {url}  (@connections at {gateway.endpoint}/{api.stage}/@connections)")
-        print(f"Try it:  npx wscat -c {url}")
+        if api.routes.get("$connect") and api.routes["$connect"].authorizer:
+            if cognito.endpoint:
+                print(f"Cognito (moto): {cognito.endpoint}  pool {', '.join(cognito.outputs.values())}")
+            print(f"Sign-in is on: make user USERNAME=... PASSWORD=... PORT={gateway.port}, then make token (same)")
+            print(f"Try it:  npx wscat -c {url} -s bedrock-ws-chat -s <token>")
+        else:
+            print(f"Try it:  npx wscat -c {url}")
         print(f"         > {EXAMPLE}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()

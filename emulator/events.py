@@ -2,7 +2,7 @@
 
 Shapes follow AWS's documented examples (tests/events/apiGatewayWebSocketApi*.json). What a local run cannot
 reproduce: `domainName` is the Host the client dialled (127.0.0.1:<port>), not `<api-id>.execute-api…`;
-`X-Forwarded-Proto` is `http`; `identity` has only sourceIp and userAgent (no authorizer, no Cognito);
+`X-Forwarded-Proto` is `http`; `identity` has only sourceIp and userAgent (no Cognito identity);
 `extendedRequestId` equals `requestId`.
 """
 
@@ -34,6 +34,7 @@ class Origin:
     domain_name: str
     stage: str
     api_id: str
+    authorizer: dict | None = None  # what the $connect authorizer gave: every event's requestContext.authorizer
 
 
 def _request_context(origin: Origin, route_key: str, event_type: str, request_id: str, now: int) -> dict:
@@ -51,6 +52,7 @@ def _request_context(origin: Origin, route_key: str, event_type: str, request_id
         "domainName": origin.domain_name,
         "connectionId": origin.connection_id,
         "apiId": origin.api_id,
+        **({"authorizer": dict(origin.authorizer)} if origin.authorizer is not None else {}),
     }
 
 

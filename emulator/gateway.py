@@ -7,6 +7,7 @@ route's function runs in the runtime's execution environments (emulator/runtime.
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import socket
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from emulator import connections, events
+from emulator import authorizer, connections, events
 from emulator.awslambda import LambdaService
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
@@ -181,11 +182,20 @@ class Gateway:
         app = web.Application()
         app.router.add_get(f"/{self.api.stage}", self._websocket)
         connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
+        app.router.add_get("/_emulator/outputs", self._outputs)
         app.on_shutdown.append(self._close_all)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         return self.url
+
+    async def _outputs(self, _request: web.Request) -> web.Response:
+        """What `describe-stacks` would say, for tools (make user / make token): the stack's outputs as resolved
+        locally, the ws:// URL, and the local AWS endpoints the functions are given."""
+        endpoints = {k: v for k, v in self.runtime.environment.items() if k.startswith("AWS_ENDPOINT_URL_")}
+        return web.json_response(
+            {"url": self.url, "region": self.api.region, "outputs": self.api.outputs, "endpoints": endpoints}
+        )
 
     async def stop(self) -> None:
         """Close every connection (1001), end in-flight invocations and every environment, free the port."""
@@ -262,10 +272,15 @@ class Gateway:
             stage=self.api.stage,
             api_id=self.api.api_id,
         )
-        rejected = await self._connect(request, origin)
-        if rejected is not None:
-            return rejected
-        ws = web.WebSocketResponse(max_msg_size=self.quotas.max_message_bytes, autoclose=False)
+        outcome = await self._connect(request, origin)
+        if isinstance(outcome, web.Response):
+            return outcome
+        origin, protocol = outcome
+        # The subprotocol is answered only when $connect's response sets it, as API Gateway does (it never echoes
+        # one by itself, and a browser drops a connection whose answer names none of its offered protocols).
+        ws = web.WebSocketResponse(
+            max_msg_size=self.quotas.max_message_bytes, autoclose=False, protocols=(protocol,) if protocol else ()
+        )
         await ws.prepare(request)
         connection = Connection(origin, ws)
         self.registry.add(connection)
@@ -282,20 +297,39 @@ class Gateway:
         self._spawn(self._disconnect(origin, code, reason))
         return ws
 
-    async def _connect(self, request: web.Request, origin: events.Origin) -> web.Response | None:
-        """$connect decides the handshake: a non-2xx status (or a failure) refuses it with that HTTP status."""
+    async def _connect(
+        self, request: web.Request, origin: events.Origin
+    ) -> web.Response | tuple[events.Origin, str | None]:
+        """The route's authorizer, then $connect, decide the handshake: a refusal is an HTTP status; else the
+        connection's origin (with the authorizer's context) and the subprotocol $connect's response names."""
         route = self.api.routes.get("$connect")
         if route is None:
-            return None
+            return origin, None
         event = events.connect_event(origin, route.key, events.new_id(), request.headers.items(), request.query.items())
+        if route.authorizer is not None:
+
+            def invoke(function, authorizer_event):
+                return self._spawn(self.runtime.invoke(function, authorizer_event))
+
+            decision = await authorizer.decide(
+                self.api, route.key, route.authorizer, event, invoke, self.quotas.integration_timeout
+            )
+            if decision.status != 200:
+                log.info("%s the authorizer refused the connection: HTTP %s", origin.connection_id, decision.status)
+                return web.Response(status=decision.status)
+            origin = dataclasses.replace(origin, authorizer=decision.authorizer)
+            authorizer.attach(event, decision.authorizer)
         outcome = await self._integrate(route, event)
+        headers: dict = {}
         if isinstance(outcome, str):
             status = 504 if outcome == "Endpoint request timed out" else 500
         else:
             payload = outcome.payload if isinstance(outcome.payload, dict) else {}
             status = int(payload.get("statusCode", 200))
+            headers = payload.get("headers") or {}
         if 200 <= status < 300:
-            return None
+            protocol = next((str(v) for k, v in headers.items() if k.lower() == "sec-websocket-protocol"), None)
+            return origin, protocol
         log.info("%s $connect refused the connection: HTTP %s", origin.connection_id, status)
         return web.Response(status=status)
 

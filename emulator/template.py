@@ -6,15 +6,21 @@ parameter's override or default, to a pseudo parameter or to a resource's physic
 `Fn::Join`. There are no other stacks locally, so `Fn::ImportValue` becomes a placeholder naming the export; the
 template imports only IAM roles, which the emulator does not enforce.
 
+`Conditions` are evaluated (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Condition`), a resource whose
+`Condition` is false does not exist, and `Fn::If` / `AWS::NoValue` resolve as CloudFormation's do. Resources
+whose id the service assigns (a Cognito user pool's) are created through the `provision` callback when first
+referred to, so `Ref` gives the id the local service gave them.
+
 Nothing here knows our four routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
 and permissions, so a route added to main.yml is served locally with no change here. Every
 `AWS::Lambda::Function` is listed too, routed or not (Lambda's Invoke API serves them all), with its
 `AWS::Lambda::EventInvokeConfig`.
 """
 
+import contextlib
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -26,6 +32,10 @@ DEFAULT_REGION = "ap-northeast-1"
 DEFAULT_ACCOUNT = "123456789012"  # AWS's documentation account: no real account id ever appears locally
 DEFAULT_STACK = "local"
 APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
+NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+
+# (logical id, type, resolved properties) -> the physical id a local service gave the new resource
+Provision = Callable[[str, str, dict], str]
 
 
 class TemplateError(Exception):
@@ -68,10 +78,21 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Authorizer:
+    """An AWS::ApiGatewayV2::Authorizer of type REQUEST (the only kind a WebSocket API takes)."""
+
+    authorizer_id: str
+    name: str
+    function: Function | None  # None: the AuthorizerUri names no function of the template
+    identity_sources: tuple[str, ...]  # e.g. "route.request.header.Sec-WebSocket-Protocol"
+
+
+@dataclass(frozen=True)
 class Route:
     key: str
     function: Function | None  # None: the integration is not a Lambda proxy, which the emulator cannot run
     two_way: bool = False  # a RouteResponseSelectionExpression: the handler's `body` goes back to the client
+    authorizer: Authorizer | None = None  # AuthorizationType CUSTOM ($connect only)
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,7 @@ class Api:
     route_selection_expression: str
     routes: dict[str, Route] = field(default_factory=dict)
     functions: dict[str, Function] = field(default_factory=dict)  # every function, by logical id
+    outputs: dict[str, str] = field(default_factory=dict)  # the stack's Outputs, as far as they resolve locally
 
     @property
     def domain_name(self) -> str:
@@ -94,17 +116,32 @@ class Api:
         """The ARN API Gateway invokes a route's function with, which its Lambda::Permission must match."""
         return f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/{self.stage}/{route_key}"
 
+    def authorizer_source_arn(self, authorizer: Authorizer) -> str:
+        """The ARN API Gateway invokes an authorizer's function with."""
+        return (
+            f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.api_id}/authorizers/{authorizer.authorizer_id}"
+        )
+
+    def method_arn(self, route_key: str) -> str:
+        """What a REQUEST authorizer's policy must allow (its event's methodArn)."""
+        return self.source_arn(route_key)
+
     def may_invoke(self, route: Route) -> bool:
         """Whether a resource policy lets API Gateway invoke the route's function, as Lambda checks it."""
-        if route.function is None:
+        return self._may_invoke(route.function, self.source_arn(route.key))
+
+    def may_invoke_authorizer(self, authorizer: Authorizer) -> bool:
+        return self._may_invoke(authorizer.function, self.authorizer_source_arn(authorizer))
+
+    def _may_invoke(self, function: Function | None, source_arn: str) -> bool:
+        if function is None:
             return False
-        arn = self.source_arn(route.key)
         return any(
             p.principal == APIGATEWAY_PRINCIPAL
             and p.action in ("lambda:InvokeFunction", "lambda:*")
-            and (p.source_arn is None or arn_like(p.source_arn, arn))
+            and (p.source_arn is None or arn_like(p.source_arn, source_arn))
             and p.source_account in (None, self.account_id)
-            for p in route.function.permissions
+            for p in function.permissions
         )
 
 
@@ -126,18 +163,23 @@ def load(
     region: str = DEFAULT_REGION,
     account_id: str = DEFAULT_ACCOUNT,
     stack_name: str = DEFAULT_STACK,
+    provision: Mapping[str, Provision] | None = None,
 ) -> Api:
     """Read a template and resolve the WebSocket API it declares.
 
     `stage` overrides the parameter the Stage's StageName refers to, so every `${StageName}` (permissions,
     environment) follows. `code_dir` replaces every function's `Code` (else `Code` is a path next to the template).
+    `provision` maps resource types to the local service that creates them; each such resource is created once.
     """
     path = Path(path)
     template, matches = cfnlint.decode.decode(str(path))
     if template is None:
         raise TemplateError(f"{path}: " + "; ".join(str(m) for m in matches))
-    resolver = _Resolver(template, dict(parameters or {}), region, account_id, stack_name)
-    resources = template.get("Resources", {})
+    resolver = _Resolver(template, dict(parameters or {}), region, account_id, stack_name, dict(provision or {}))
+    resources = resolver.resources
+    for logical_id, resource in resources.items():
+        if resource.get("Type") in resolver.provision:
+            resolver.resolve({"Ref": logical_id})
     api_id = _only(resources, "AWS::ApiGatewayV2::Api", path)
     api = resources[api_id]["Properties"]
     if api.get("ProtocolType") != "WEBSOCKET":
@@ -162,12 +204,27 @@ def load(
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::ApiGatewayV2::Integration"
     }
+    authorizers = {
+        resolver.resolve({"Ref": logical_id}): _authorizer(logical_id, resolver, by_arn)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::ApiGatewayV2::Authorizer"
+    }
     routes: dict[str, Route] = {}
     for resource in resources.values():
         if resource.get("Type") != "AWS::ApiGatewayV2::Route":
             continue
-        props = resource["Properties"]
-        key = resolver.resolve(props["RouteKey"])
+        props = resolver.resolve(resource["Properties"])
+        key = props["RouteKey"]
+        authorization = props.get("AuthorizationType", "NONE")
+        authorizer = None
+        if authorization == "CUSTOM":
+            if key != "$connect":  # API Gateway refuses the deployment
+                raise TemplateError(f"{path}: route {key}: a WebSocket API authorizes only $connect")
+            if props.get("AuthorizerId") not in authorizers:
+                raise TemplateError(f"{path}: route {key}: AuthorizerId names no AWS::ApiGatewayV2::Authorizer")
+            authorizer = authorizers[props["AuthorizerId"]]
+        elif authorization != "NONE":  # JWT is for HTTP APIs; AWS_IAM (SigV4 URLs) is not emulated
+            raise TemplateError(f"{path}: route {key}: AuthorizationType {authorization} is not emulated")
         target = resolver.resolve(props.get("Target", ""))
         integration = integrations.get(target.removeprefix("integrations/"), {})
         function = None
@@ -175,7 +232,14 @@ def load(
             uri = resolver.resolve(integration.get("IntegrationUri", ""))
             match = re.search(r"/functions/(.+)/invocations$", uri)
             function = by_arn.get(match.group(1)) if match else None
-        routes[key] = Route(key, function, two_way="RouteResponseSelectionExpression" in props)
+        routes[key] = Route(key, function, "RouteResponseSelectionExpression" in props, authorizer)
+
+    outputs = {}
+    for name, output in template.get("Outputs", {}).items():
+        if "Condition" in output and not resolver.condition(output["Condition"]):
+            continue
+        with contextlib.suppress(TemplateError):  # e.g. an attribute the emulator does not model
+            outputs[name] = str(resolver.resolve(output["Value"]))
 
     return Api(
         api_id=resolver.resolve({"Ref": api_id}),
@@ -186,6 +250,20 @@ def load(
         route_selection_expression=resolver.resolve(api.get("RouteSelectionExpression", "$request.body.action")),
         routes=routes,
         functions=functions,
+        outputs=outputs,
+    )
+
+
+def _authorizer(logical_id: str, resolver: "_Resolver", by_arn: dict[str, Function]) -> Authorizer:
+    props = resolver.resolve(resolver.resources[logical_id].get("Properties", {}))
+    if props.get("AuthorizerType") != "REQUEST":  # JWT authorizers are for HTTP APIs only
+        raise TemplateError(f"{logical_id}: a WebSocket API takes only REQUEST authorizers")
+    match = re.search(r"/functions/(.+)/invocations$", props.get("AuthorizerUri", ""))
+    return Authorizer(
+        authorizer_id=resolver.resolve({"Ref": logical_id}),
+        name=props.get("Name", logical_id),
+        function=by_arn.get(match.group(1)) if match else None,
+        identity_sources=tuple(props.get("IdentitySource", [])),
     )
 
 
@@ -293,13 +371,28 @@ def _with_event_invoke_configs(
 class _Resolver:
     """CloudFormation's intrinsic functions, as far as a local run needs them."""
 
-    def __init__(self, template: dict, overrides: dict[str, str], region: str, account_id: str, stack: str) -> None:
+    def __init__(
+        self,
+        template: dict,
+        overrides: dict[str, str],
+        region: str,
+        account_id: str,
+        stack: str,
+        provision: dict[str, Provision] | None = None,
+    ) -> None:
         self.parameters: dict = template.get("Parameters", {})
-        self.resources: dict = template.get("Resources", {})
         unknown = set(overrides) - set(self.parameters)
         if unknown:
             raise TemplateError(f"unknown parameters: {', '.join(sorted(unknown))}")
+        for name, value in overrides.items():
+            allowed = self.parameters[name].get("AllowedValues")
+            if allowed is not None and value not in [str(a) for a in allowed]:
+                raise TemplateError(f"parameter {name}={value!r} is not one of {', '.join(map(str, allowed))}")
         self.overrides = overrides
+        self.provision = provision or {}
+        self.provisioned: dict[str, str] = {}
+        self.conditions: dict = template.get("Conditions", {})
+        self._condition_values: dict[str, bool] = {}
         self.pseudo = {
             "AWS::Region": region,
             "AWS::AccountId": account_id,
@@ -308,16 +401,55 @@ class _Resolver:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
+        self.resources: dict = {
+            logical_id: resource
+            for logical_id, resource in template.get("Resources", {}).items()
+            if "Condition" not in resource or self.condition(resource["Condition"])
+        }
+
+    def condition(self, name: str) -> bool:
+        if name not in self._condition_values:
+            if name not in self.conditions:
+                raise TemplateError(f"unknown condition {name}")
+            self._condition_values[name] = bool(self._evaluate(self.conditions[name]))
+        return self._condition_values[name]
+
+    def _evaluate(self, value: Any) -> Any:
+        """A condition function's value: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition, or any resolvable."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Fn::Equals":
+                left, right = (self._evaluate(item) for item in argument)
+                return str(left) == str(right)
+            if name == "Fn::Not":
+                return not self._evaluate(argument[0])
+            if name == "Fn::And":
+                return all(self._evaluate(item) for item in argument)
+            if name == "Fn::Or":
+                return any(self._evaluate(item) for item in argument)
+            if name == "Condition":
+                return self.condition(argument)
+        return self.resolve(value)
 
     def resolve(self, value: Any) -> Any:
+        """The value CloudFormation would use; properties and list items that are AWS::NoValue are left out."""
+        resolved = self._resolve(value)
+        return None if resolved is NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self._resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return str(value) if isinstance(value, str) else value
         if len(value) == 1:
             ((name, argument),) = value.items()
             if name == "Ref":
-                return self._ref(argument)
+                return NO_VALUE if argument == "AWS::NoValue" else self._ref(argument)
+            if name == "Fn::If":
+                condition, when_true, when_false = argument
+                return self._resolve(when_true if self.condition(condition) else when_false)
+            if name in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
+                return self._evaluate(value)
             if name == "Fn::Sub":
                 return self._sub(argument)
             if name == "Fn::GetAtt":
@@ -328,7 +460,8 @@ class _Resolver:
                 return delimiter.join(self.resolve(items))
             if name == "Fn::ImportValue":
                 return f"<ImportValue {self.resolve(argument)}>"
-        return {str(key): self.resolve(item) for key, item in value.items()}
+        items = {str(key): self._resolve(item) for key, item in value.items()}
+        return {key: item for key, item in items.items() if item is not NO_VALUE}
 
     def _ref(self, name: str) -> str:
         if name in self.pseudo:
@@ -344,6 +477,10 @@ class _Resolver:
         resource = self.resources[name]
         props = resource.get("Properties", {})
         kind = resource.get("Type", "")
+        if kind in self.provision:
+            if name not in self.provisioned:
+                self.provisioned[name] = self.provision[kind](name, kind, self.resolve(props))
+            return self.provisioned[name]
         if kind == "AWS::Lambda::Function" and "FunctionName" in props:
             return self.resolve(props["FunctionName"])
         if kind == "AWS::Logs::LogGroup" and "LogGroupName" in props:

@@ -41,11 +41,12 @@ async def test_the_articles_message_streams_the_scripted_reply_then_the_end_fram
     assert end["usage"]["output_tokens"] == len(reply_pieces(ARTICLE))
 
 
-def wscat_transcript(url: str, message: str, timeout: float = 20.0) -> list[str]:
+def wscat_transcript(url: str, message: str, timeout: float = 20.0, options: tuple[str, ...] = ()) -> list[str]:
     """Drive wscat through a pty (wscat 6 prints received frames only to a terminal): connect, send one
-    line, and return the received frames (`< …` lines) up to the first control frame."""
+    line, and return the received frames (`< …` lines) up to the first control frame. `options`: more wscat
+    arguments, e.g. ("-s", "bedrock-ws-chat", "-s", token)."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen([str(WSCAT), "-c", url], stdin=terminal, stdout=terminal, stderr=terminal)
+    process = subprocess.Popen([str(WSCAT), "-c", url, *options], stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
     output, frames, sent = "", [], False
     deadline = time.monotonic() + timeout

@@ -100,3 +100,38 @@ def manage(event: dict, context: object) -> dict:
         return {"statusCode": 200}
     _post(event, outcome)
     return {"statusCode": 200}
+
+
+def authorize(event: dict, context: object) -> object:
+    """A REQUEST authorizer whose verdict is the second subprotocol offered (after `probe`); records its event."""
+    (RECORDS / f"{event['requestContext']['connectionId']}.AUTHORIZER.json").write_text(json.dumps(event))
+    verdict = event["headers"]["Sec-WebSocket-Protocol"].split(",")[-1].strip()
+    if verdict == "unauthorized":
+        raise Exception("Unauthorized")
+    if verdict == "crash":
+        raise RuntimeError("the authorizer failed")
+    effect = "Deny" if verdict == "deny" else "Allow"
+    resource = "arn:aws:execute-api:*:*:other/*/$connect" if verdict == "elsewhere" else event["methodArn"]
+    context = {"sub": "user-1", "n": 42, "admin": True}
+    if verdict == "nested":
+        context["groups"] = ["a"]
+    answer = {
+        "principalId": "user-1",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
+        },
+        "context": context,
+    }
+    if verdict == "anonymous":
+        del answer["principalId"]
+    return answer
+
+
+def connect_subprotocol(event: dict, context: object) -> dict:
+    """Records the CONNECT event and answers Sec-WebSocket-Protocol: probe when the client offered it."""
+    _record(event)
+    offered = event["headers"].get("Sec-WebSocket-Protocol", "")
+    if "probe" in [item.strip() for item in offered.split(",")]:
+        return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "probe"}}
+    return {"statusCode": 200}

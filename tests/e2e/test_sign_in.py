@@ -1,0 +1,90 @@
+"""main.yml with Auth=cognito, offline: moto's cognito-idp as the issuer, src/authorizer.py at the door, real
+clients (python websockets, wscat) completing the subprotocol handshake."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from websockets.exceptions import InvalidStatus
+
+from emulator import template
+from emulator.cognito import LocalCognito
+from emulator.gateway import Gateway
+from emulator.runtime import function_environment
+from tests.e2e.conftest import ARTICLE, ROOT, read_reply, sendtext
+from tests.e2e.test_chat import wscat_transcript
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "Correct-horse-42"
+
+
+class SignedIn:
+    def __init__(self, gateway: Gateway, cognito: LocalCognito) -> None:
+        self.gateway, self.cognito = gateway, cognito
+        self.client = cognito.client()
+        self.pool, self.app = cognito.outputs["UserPool"], cognito.outputs["UserPoolClient"]
+
+    def user(self, username: str) -> dict:
+        """Create a confirmed user (as make user does) and sign in (as make token does): the tokens."""
+        self.client.admin_create_user(UserPoolId=self.pool, Username=username, MessageAction="SUPPRESS")
+        self.client.admin_set_user_password(UserPoolId=self.pool, Username=username, Password=PASSWORD, Permanent=True)
+        return self.client.initiate_auth(
+            ClientId=self.app,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
+        )["AuthenticationResult"]
+
+    def sub(self, username: str) -> str:
+        attributes = self.client.admin_get_user(UserPoolId=self.pool, Username=username)["UserAttributes"]
+        return next(a["Value"] for a in attributes if a["Name"] == "sub")
+
+
+@pytest.fixture
+async def signed_in(standin) -> AsyncIterator[SignedIn]:
+    cognito = LocalCognito(template.DEFAULT_REGION)
+    api = template.load(ROOT / "main.yml", {"Auth": "cognito"}, provision=cognito.provision)
+    gateway = Gateway(api, {**function_environment(standin.url, 5.0), **cognito.environment}, port=0)
+    await gateway.start()
+    try:
+        yield SignedIn(gateway, cognito)
+    finally:
+        await gateway.stop()
+
+
+async def refused(url: str, subprotocols: list[str] | None) -> int:
+    with pytest.raises(InvalidStatus) as failure:
+        async with websockets.connect(url, subprotocols=subprotocols):
+            pass
+    return failure.value.response.status_code
+
+
+async def test_a_signed_in_user_chats_and_the_token_never_reaches_a_log(signed_in, caplog):
+    tokens = await asyncio.to_thread(signed_in.user, "alice")
+    for token in (tokens["AccessToken"], tokens["IdToken"]):
+        async with websockets.connect(signed_in.gateway.url, subprotocols=["bedrock-ws-chat", token]) as ws:
+            assert ws.subprotocol == "bedrock-ws-chat"
+            await ws.send(sendtext(ARTICLE))
+            deltas, end = await read_reply(ws)
+        assert deltas and end["type"] == "end"
+    sub = await asyncio.to_thread(signed_in.sub, "alice")
+    assert f'"principalId": "{sub}"' in caplog.text  # $connect saw the authorizer's principal
+    for token in (tokens["AccessToken"], tokens["IdToken"]):
+        assert token.split(".")[2] not in caplog.text and token.split(".")[1] not in caplog.text
+
+
+async def test_no_token_a_bad_token_or_a_token_without_our_protocol_is_refused(signed_in):
+    token = (await asyncio.to_thread(signed_in.user, "bob"))["AccessToken"]
+    url = signed_in.gateway.url
+    assert await refused(url, None) == 401  # no identity source: the authorizer is not even invoked
+    assert await refused(url, ["bedrock-ws-chat", token[:-8] + "AAAAAAAA"]) == 401
+    assert await refused(url, ["chat", token]) == 401
+    assert await refused(url, ["bedrock-ws-chat"]) == 401
+
+
+async def test_wscat_signs_in_with_two_subprotocols(signed_in):
+    token = (await asyncio.to_thread(signed_in.user, "carol"))["AccessToken"]
+    options = ("-s", "bedrock-ws-chat", "-s", token)
+    frames = await asyncio.to_thread(wscat_transcript, signed_in.gateway.url, sendtext(ARTICLE), 20.0, options)
+    assert frames[-1].startswith('{"type": "end"')
