@@ -28,7 +28,7 @@ def test_off_by_default_no_authorizer_and_nothing_provisioned():
     provisioner = Provisioner()
     api = template.load(MAIN, provision=provisioner.provision)
     assert api.routes["$connect"].authorizer is None
-    assert "AuthorizerFunction" not in {f.logical_id for f in api.functions}
+    assert "AuthorizerFunction" not in api.functions
     assert provisioner.created == []
     assert "UserPoolId" not in api.outputs and api.outputs["Auth"] == "none"
 
