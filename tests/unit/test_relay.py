@@ -1,6 +1,11 @@
-"""The relay alone, with fake streams and senders whose delays the tests control."""
+"""The relay alone, with a model stream and a sender that the tests drive step by step.
+
+"The sender is idle" and "the sender is busy" are states a test sets up (a post held open until the test
+releases it), never a race between sleeps, so the outcomes hold on a loaded machine.
+"""
 
 import json
+import queue
 import random
 import threading
 import time
@@ -12,33 +17,95 @@ from connections import ClientGone
 from emulator.anthropic import message_events
 from relay import relay
 
+WAIT = 10.0  # seconds: only ever reached when the relay is broken (a hang), never by a slow machine
+END = object()
 
-def events(pieces, interval=0.0, fail_after=None, exc=None):
-    """Bedrock's parsed events (`{"chunk": {"bytes": ...}}`) for a reply, optionally paced or failing."""
-    for i, event in enumerate(message_events("m", pieces, input_tokens=3)):
-        if fail_after is not None and i == 2 + fail_after:
-            raise exc
-        time.sleep(interval)
-        yield {"chunk": {"bytes": json.dumps(event).encode()}}
+
+def events(pieces: list[str]) -> list[dict]:
+    """Bedrock's parsed events (`{"chunk": {"bytes": ...}}`) for a reply: 2 opening events, one per piece, 3 closing."""
+    return [{"chunk": {"bytes": json.dumps(event).encode()}} for event in message_events("m", pieces, input_tokens=3)]
+
+
+class Stream:
+    """A model stream the test feeds. The reader asks for event n+1 only once it has handled event n, so
+    `wait_handled(n)` returns when the relay has done everything it does with the first n events."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self.asked = 0  # events the reader has asked for (each one handled before it asks for the next)
+        self.closed = threading.Event()
+
+    def feed(self, *items) -> None:
+        for item in items:
+            self._queue.put(item)
+
+    def wait_handled(self, count: int) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.asked > count, WAIT), f"the reader stopped at {self.asked - 1}"
+
+    def __iter__(self):
+        while True:
+            with self._cond:
+                self.asked += 1
+                self._cond.notify_all()
+            item = self._queue.get(timeout=WAIT)
+            if item is END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.closed.set()
 
 
 class Sender:
-    """Records frames; each post takes `delay` seconds; raises ClientGone from post number `gone_at`."""
+    """Records frames. `hold()` makes the next post wait (busy) until `release()`; `gone_at=n` makes post n
+    raise ClientGone; `fail` makes every post raise it."""
 
-    def __init__(self, delay=0.0, gone_at=None):
-        self.delay, self.gone_at = delay, gone_at
+    def __init__(self, gone_at: int | None = None, fail: Exception | None = None) -> None:
+        self.gone_at, self.fail = gone_at, fail
         self.frames: list[str] = []
-        self.busy = threading.Lock()
+        self.attempts = 0
+        self._cond = threading.Condition()
+        self._held = False
+        self._in_post = False
 
     def __call__(self, frame: str) -> None:
-        assert self.busy.acquire(blocking=False), "posts to one connection must never overlap"
-        try:
-            if self.gone_at is not None and len(self.frames) + 1 >= self.gone_at:
-                raise ClientGone("c")
-            time.sleep(self.delay)
-            self.frames.append(frame)
-        finally:
-            self.busy.release()
+        with self._cond:
+            assert not self._in_post, "posts to one connection must never overlap"
+            self._in_post = True
+            self.attempts += 1
+            self._cond.notify_all()
+            try:
+                assert self._cond.wait_for(lambda: not self._held, WAIT), "the test never released the post"
+                if self.fail is not None:
+                    raise self.fail
+                if self.attempts == self.gone_at:
+                    raise ClientGone("c")
+                self.frames.append(frame)
+            finally:
+                self._in_post = False
+                self._cond.notify_all()
+
+    def hold(self) -> None:
+        with self._cond:
+            self._held = True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
+
+    def wait_attempts(self, count: int) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.attempts >= count, WAIT), f"{self.attempts} posts, not {count}"
+
+    def wait_posted(self, count: int) -> None:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self.frames) >= count and not self._in_post, WAIT)
+            assert ok, f"{len(self.frames)} frames, not {count}"
 
     def text(self) -> str:
         return "".join(json.loads(f) for f in self.frames if f.startswith('"'))
@@ -47,74 +114,171 @@ class Sender:
         return [json.loads(f) for f in self.frames if f.startswith("{")]
 
 
+class Run:
+    """relay() on its own thread, as the handler's thread would run it, while the test drives both ends."""
+
+    def __init__(self, stream: Stream, sender: Sender, **kwargs) -> None:
+        self._outcome: list = []
+        self._thread = threading.Thread(
+            target=lambda: self._outcome.append(relay(stream, sender, stream.close, **kwargs)), daemon=True
+        )
+        self._thread.start()
+
+    def outcome(self):
+        self._thread.join(WAIT)
+        assert not self._thread.is_alive(), "relay() did not return"
+        return self._outcome[0]
+
+
+def sender_thread_ended() -> None:
+    """Wait for the relay's sender thread to stop (it does once a post failed): then the reader must see it."""
+    for thread in threading.enumerate():
+        if thread.name == "relay-sender":
+            thread.join(WAIT)
+            assert not thread.is_alive()
+
+
 PIECES = [f"w{i} " for i in range(60)]
 
 
 def test_idle_sender_posts_each_delta_alone_in_the_articles_format():
-    sender = Sender(delay=0)
-    outcome = relay(events(PIECES, interval=0.003), sender, lambda: None)
+    script, stream, sender = events(PIECES), Stream(), Sender()
+    run = Run(stream, sender)
+    stream.feed(*script[:2])
+    for n, event in enumerate(script[2:62], start=1):
+        stream.feed(event)
+        sender.wait_posted(n)  # the sender is idle again before the next delta arrives
+    stream.feed(*script[62:], END)
+    outcome = run.outcome()
     assert sender.frames[:-1] == [json.dumps(p) for p in PIECES]
     assert sender.control() == [
         {"type": "end", "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 60}}
     ]
-    assert (outcome.deltas, outcome.frames) == (60, 61)
+    assert (outcome.deltas, outcome.frames, outcome.stop_reason) == (60, 61, "end_turn")
+    assert (outcome.input_tokens, outcome.output_tokens, outcome.error, outcome.gone) == (3, 60, None, False)
 
 
 def test_busy_sender_joins_waiting_deltas_keeping_order_and_content():
-    sender = Sender(delay=0.02)  # each post outlasts several deltas
-    outcome = relay(events(PIECES, interval=0.002), sender, lambda: None)
-    assert sender.text() == "".join(PIECES)
-    assert len(sender.frames) - 1 < len(PIECES) / 3, "deltas that arrive during a post share the next frame"
-    assert json.loads(sender.frames[0]) == PIECES[0], "the first delta never waits"
-    assert sender.control()[-1]["type"] == "end" and sender.frames[-1].startswith("{")
-    assert outcome.deltas == 60
+    script, stream, sender = events(PIECES), Stream(), Sender()
+    run = Run(stream, sender)
+    sender.hold()
+    stream.feed(*script[:3])
+    sender.wait_attempts(1)  # the first delta never waits: its post is in flight (and held)
+    stream.feed(*script[3:62])
+    stream.wait_handled(62)  # 59 more deltas arrived while that post was in flight
+    sender.release()
+    stream.feed(*script[62:], END)
+    outcome = run.outcome()
+    assert sender.frames[0] == json.dumps(PIECES[0])
+    assert sender.frames[1] == json.dumps("".join(PIECES[1:])), "deltas that arrive during a post share the next"
+    assert sender.control() == [
+        {"type": "end", "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 60}}
+    ]
+    assert (len(sender.frames), outcome.deltas, outcome.frames) == (3, 60, 3)
+
+
+def test_the_closing_frame_waits_for_the_deltas_before_it():
+    script, stream, sender = events(["a", "b"]), Stream(), Sender()
+    run = Run(stream, sender)
+    sender.hold()
+    stream.feed(*script[:3])
+    sender.wait_attempts(1)
+    stream.feed(*script[3:], END)  # the reply ends while "a" is still being posted
+    stream.wait_handled(len(script))
+    sender.release()
+    run.outcome()
+    assert sender.frames[:2] == ['"a"', '"b"'] and json.loads(sender.frames[2])["type"] == "end"
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_order_and_content_survive_any_interleaving(seed):
+    """The one stress-style test: real threads, random pacing on both sides. It asserts nothing about timing
+    (only that no piece is lost, repeated or reordered, and `end` comes last), so load cannot fail it."""
     rng = random.Random(seed)
     pieces = ["".join(rng.choice('ab \n\u2022é😀"\\') for _ in range(rng.randint(1, 5))) for _ in range(80)]
+    delays = [rng.random() * 0.002 for _ in range(len(pieces) + 10)]
 
     def jittery():
-        for event in events(pieces):
-            time.sleep(rng.random() * 0.002)
+        for event, delay in zip(events(pieces), delays, strict=False):
+            time.sleep(delay)
             yield event
 
-    sender = Sender(delay=rng.random() * 0.004)
-    relay(jittery(), sender, lambda: None)
-    assert sender.text() == "".join(pieces)
-    assert [f["type"] for f in sender.control()] == ["end"]
-    assert sender.frames[-1].startswith("{")
+    frames: list[str] = []
+
+    def send(frame: str) -> None:
+        time.sleep(delays[len(frames) % len(delays)] * 2)
+        frames.append(frame)
+
+    relay(jittery(), send, lambda: None)
+    assert "".join(json.loads(f) for f in frames[:-1]) == "".join(pieces)
+    assert json.loads(frames[-1])["type"] == "end"
+
+
+def busy_start(script: list[dict], stream: Stream, sender: Sender, last: object = END) -> None:
+    """First delta's post held open while the rest of the reply (then `last`) arrives; then let the sender go."""
+    sender.hold()
+    stream.feed(*script[:3])
+    sender.wait_attempts(1)
+    stream.feed(*script[3:], last)
+    stream.wait_handled(len(script))
+    sender.release()
 
 
 def test_joined_frames_stay_under_the_frame_limit():
     pieces = ["x" * 700] * 100  # 70 KB of reply arriving while the first post is in flight
-    sender = Sender(delay=0.05)
-    relay(events(pieces), sender, lambda: None, limit=4_000)
+    script, stream, sender = events(pieces), Stream(), Sender()
+    run = Run(stream, sender, limit=4_000)
+    busy_start(script, stream, sender)
+    run.outcome()
     assert all(len(f.encode()) <= 4_000 for f in sender.frames)
+    assert max(len(f.encode()) for f in sender.frames) > 3_000, "frames are filled, not one delta each"
+    assert sender.text() == "".join(pieces)
+
+
+def test_by_default_frames_fit_api_gateways_32_kb_frame():
+    pieces = ["y" * 700] * 100 + ["z" * 40_000]  # 70 KB joined while busy, then one delta bigger than a frame
+    script, stream, sender = events(pieces), Stream(), Sender()
+    run = Run(stream, sender)  # no limit=: the default
+    busy_start(script, stream, sender)
+    run.outcome()
+    assert all(len(f.encode()) <= 32 * 1024 for f in sender.frames)
+    assert max(len(f.encode()) for f in sender.frames) > 16 * 1024, "frames are filled, not one delta each"
     assert sender.text() == "".join(pieces)
 
 
 def test_a_single_delta_over_the_limit_is_split_not_dropped():
-    sender = Sender()
-    relay(events(["😀" * 1000]), sender, lambda: None, limit=1_000)
+    script, stream, sender = events(["😀" * 1000]), Stream(), Sender()
+    run = Run(stream, sender, limit=1_000)
+    stream.feed(*script, END)
+    run.outcome()
     assert all(len(f.encode()) <= 1_000 for f in sender.frames)
+    assert len(sender.frames) > 12  # 12 bytes of JSON per emoji: at least 12 frames of text, then `end`
     assert sender.text() == "😀" * 1000
 
 
-def test_gone_stops_reading_and_closes_the_stream():
-    closed = threading.Event()
-    read = []
+def test_gone_stops_reading_at_the_next_event_and_closes_the_stream():
+    script, stream, sender = events(PIECES), Stream(), Sender(gone_at=3)
+    run = Run(stream, sender)
+    stream.feed(*script[:2])
+    for n in (1, 2):
+        stream.feed(script[1 + n])
+        sender.wait_posted(n)
+    stream.feed(script[4])
+    sender.wait_attempts(3)  # this post finds the client gone
+    sender_thread_ended()
+    stream.feed(*script[5:], END)
+    outcome = run.outcome()
+    assert outcome.gone and stream.closed.is_set()
+    assert stream.asked == 6, "the reader takes one more event, sees the client left, and stops"
+    assert (outcome.frames, outcome.deltas, outcome.cause) == (2, 3, None)
+    assert sender.frames == ['"w0 "', '"w1 "']
 
-    def stream():
-        for event in events(PIECES, interval=0.01):
-            read.append(event)
-            yield event
 
-    outcome = relay(stream(), Sender(gone_at=3), closed.set)
-    assert outcome.gone and closed.is_set()
-    assert len(read) < 10
-    assert outcome.frames == 2
+def test_a_reply_that_ends_normally_does_not_close_the_stream():
+    script, stream, sender = events(["a"]), Stream(), Sender()
+    run = Run(stream, sender)
+    stream.feed(*script, END)
+    assert not run.outcome().gone and not stream.closed.is_set()
 
 
 @pytest.mark.parametrize(
@@ -127,18 +291,25 @@ def test_gone_stops_reading_and_closes_the_stream():
     ],
 )
 def test_failure_mid_stream_flushes_received_deltas_then_one_error_frame_last(exc, code):
-    sender = Sender(delay=0.01)
-    outcome = relay(events(PIECES, fail_after=20, exc=exc), sender, lambda: None)
+    script, stream, sender = events(PIECES), Stream(), Sender()
+    run = Run(stream, sender)
+    busy_start(script[: 2 + 20], stream, sender, last=exc)
+    outcome = run.outcome()
     assert sender.text() == "".join(PIECES[:20])
     assert [f["code"] for f in sender.control()] == [code]
     assert sender.frames[-1].startswith("{")
-    assert outcome.cause is exc and outcome.error.code == code
+    assert outcome.cause is exc and outcome.error.code == code and outcome.deltas == 20
+    assert outcome.frames == len(sender.frames)
 
 
 def test_a_failing_post_other_than_gone_stops_the_relay():
-    def broken(frame):
-        raise RuntimeError("connection pool exhausted")
-
-    closed = threading.Event()
-    outcome = relay(events(PIECES, interval=0.005), broken, closed.set)
-    assert isinstance(outcome.cause, RuntimeError) and closed.is_set() and outcome.frames == 0
+    failure = RuntimeError("connection pool exhausted")
+    script, stream, sender = events(PIECES), Stream(), Sender(fail=failure)
+    run = Run(stream, sender)
+    stream.feed(*script[:3])
+    sender.wait_attempts(1)
+    sender_thread_ended()
+    stream.feed(*script[3:], END)
+    outcome = run.outcome()
+    assert outcome.cause is failure and stream.closed.is_set() and outcome.frames == 0 and not outcome.gone
+    assert stream.asked == 4 and sender.attempts == 1
