@@ -1,8 +1,11 @@
 """Realistic Bedrock response bodies for unit tests, encoded by the project's one event-stream encoder."""
 
+import base64
 import json
 import threading
-import time
+from collections.abc import Callable
+
+from botocore.eventstream import EventStreamBuffer
 
 import model
 from emulator.anthropic import message_events
@@ -10,24 +13,41 @@ from emulator.eventstream import chunk_event, exception_event
 
 
 class RawStream:
-    """What botocore's EventStream reads: the HTTP body, one event-stream message per read, optionally paced."""
+    """What botocore's EventStream reads: the HTTP body, one event-stream message per read.
 
-    def __init__(self, messages: list[bytes], interval: float = 0.0) -> None:
+    `pace(n)` is called before each text delta is read, n being the deltas read so far: a test makes the model
+    wait there for something (the previous delta's post), instead of sleeping and hoping the machine is fast.
+    """
+
+    def __init__(self, messages: list[bytes], pace: Callable[[int], None] | None = None) -> None:
         self.messages = messages
-        self.interval = interval
+        self.pace = pace
         self.read = 0
         self.closed = threading.Event()
 
     def stream(self):
+        deltas = 0
         for message in self.messages:
             if self.closed.is_set():
                 return
-            time.sleep(self.interval)
+            if _is_text_delta(message):
+                if self.pace:
+                    self.pace(deltas)
+                deltas += 1
             self.read += 1
             yield message
 
     def close(self) -> None:
         self.closed.set()
+
+
+def _is_text_delta(message: bytes) -> bool:
+    buffer = EventStreamBuffer()
+    buffer.add_data(message)
+    decoded = next(iter(buffer))
+    if decoded.headers.get(":event-type") != "chunk":
+        return False
+    return json.loads(base64.b64decode(json.loads(decoded.payload)["bytes"]))["type"] == "content_block_delta"
 
 
 def reply_messages(pieces: list[str], fail_after: int | None = None, exception: str = "") -> list[bytes]:

@@ -1,11 +1,14 @@
 """Unit tests: the handlers with botocore's Stubber on both clients, and no network at all."""
 
+import json
 import os
+import threading
+import time
 
 import pytest
 from botocore.eventstream import EventStream
 from botocore.parsers import EventStreamJSONParser
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from pytest_socket import disable_socket, enable_socket
 
 # The handlers read their environment at import, as in Lambda. Set it for the imports only, so the rest of
@@ -41,9 +44,14 @@ def no_network():
 def bedrock():
     """Stubber on the Bedrock client. `bedrock.reply(raw)` stubs one successful call whose body is a real
     EventStream over `raw`: Stubber validates responses against the output shape and rejects a stream object,
-    so the body is swapped in after the (stubbed) call, and the handler reads it through botocore's parser."""
+    so the body is swapped in after the (stubbed) call, and the handler reads it through botocore's parser.
+    `bedrock.requests` lists the request bodies sent, parsed, for tests to pin."""
     stubber = Stubber(model.client)
     bodies: list[RawStream] = []
+    requests: list[dict] = []
+
+    def record(params, **_):
+        requests.append(json.loads(params["body"]))
 
     def swap_body(parsed, **_):
         if "Error" in parsed:  # a stubbed client error: no body
@@ -52,36 +60,51 @@ def bedrock():
         op = model.client.meta.service_model.operation_model("InvokeModelWithResponseStream")
         parsed["body"] = EventStream(raw, op.output_shape.members["body"], EventStreamJSONParser(), op.name)
 
-    def reply(raw: RawStream, text: str = "Hello, AI! What you can do?") -> None:
+    def reply(raw: RawStream) -> None:
         bodies.append(raw)
         stubber.add_response(
             "invoke_model_with_response_stream",
             {"body": {}, "contentType": "application/json"},  # body: replaced by swap_body
-            {
-                "modelId": model.MODEL_ID,
-                "body": model.request_body(text),
-                "contentType": "application/json",
-                "accept": "application/json",
-            },
+            {"modelId": model.MODEL_ID, "body": ANY, "contentType": "application/json", "accept": "application/json"},
         )
 
-    stubber.reply = reply
-    model.client.meta.events.register("after-call.bedrock-runtime.InvokeModelWithResponseStream", swap_body)
+    stubber.reply, stubber.requests = reply, requests
+    events = model.client.meta.events
+    events.register("before-parameter-build.bedrock-runtime.InvokeModelWithResponseStream", record)
+    events.register("after-call.bedrock-runtime.InvokeModelWithResponseStream", swap_body)
     with stubber:
         yield stubber
         stubber.assert_no_pending_responses()
-    model.client.meta.events.unregister("after-call.bedrock-runtime.InvokeModelWithResponseStream", swap_body)
+    events.unregister("after-call.bedrock-runtime.InvokeModelWithResponseStream", swap_body)
+    events.unregister("before-parameter-build.bedrock-runtime.InvokeModelWithResponseStream", record)
+
+
+def _relay_sending() -> bool:
+    return any(t.name == "relay-sender" and t.is_alive() for t in threading.enumerate())
 
 
 @pytest.fixture
 def posts():
     """Stubber on the @connections client. `posts.expect(frame)` queues one post with exact parameters,
-    `posts.accept()` one with any, `posts.gone()` a GoneException; `posts.sent` lists every frame posted."""
+    `posts.accept()` one with any, `posts.gone()` a GoneException; `posts.sent` lists every frame posted.
+
+    `posts.pace` is a RawStream pace: the model's next delta arrives only once the previous one's post has
+    started (or the relay's sender has stopped), so every delta is its own frame however slow the machine."""
     stubber = Stubber(connections.client)
     sent: list[str] = []
+    posted = threading.Condition()
 
     def record(params, **_):
-        sent.append(params["Data"].decode())
+        with posted:
+            sent.append(params["Data"].decode())
+            posted.notify_all()
+
+    def pace(deltas_before: int) -> None:
+        deadline = time.monotonic() + 10
+        with posted:
+            while len(sent) < deltas_before and _relay_sending():
+                assert time.monotonic() < deadline, f"{len(sent)} posts, waiting for {deltas_before}"
+                posted.wait(0.01)  # also polls the sender thread, which does not notify this condition
 
     def expect(frame: str, connection_id: str = "Zx1mHdJ-tjMCJgQ=") -> None:
         stubber.add_response("post_to_connection", {}, {"ConnectionId": connection_id, "Data": frame.encode()})
@@ -92,7 +115,7 @@ def posts():
     def gone() -> None:
         stubber.add_client_error("post_to_connection", "GoneException", http_status_code=410)
 
-    stubber.expect, stubber.accept, stubber.gone, stubber.sent = expect, accept, gone, sent
+    stubber.expect, stubber.accept, stubber.gone, stubber.sent, stubber.pace = expect, accept, gone, sent, pace
     event = "before-parameter-build.apigatewaymanagementapi.PostToConnection"
     connections.client.meta.events.register(event, record)
     with stubber:

@@ -18,7 +18,7 @@ def send(event, body) -> dict:
 
 
 def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(message_event, bedrock, posts):
-    raw = RawStream(reply_messages(ARTICLE), interval=0.01)  # slower than a stubbed post: no coalescing
+    raw = RawStream(reply_messages(ARTICLE), pace=posts.pace)  # each delta after the last one's post: no joining
     bedrock.reply(raw)
     for piece in ARTICLE:
         posts.expect(json.dumps(piece))
@@ -28,9 +28,25 @@ def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(messa
     assert raw.read == len(raw.messages)
 
 
+def test_the_request_is_the_anthropic_messages_body_with_1024_max_tokens(message_event, bedrock, posts):
+    """Pinned literally (not rebuilt with model.request_body, the code under test): the model, the token cap
+    and the shape Bedrock's Anthropic models accept."""
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept()
+    posts.accept()
+    send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"})
+    assert bedrock.requests == [
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 1024,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello, AI! What you can do?"}]}],
+        }
+    ]
+
+
 def test_frame_bytes_match_the_article_for_non_ascii_deltas(message_event, bedrock, posts):
     pieces = ["\n\n\u2022", " Math"]
-    bedrock.reply(RawStream(reply_messages(pieces), interval=0.01))
+    bedrock.reply(RawStream(reply_messages(pieces), pace=posts.pace))
     posts.expect('"\\n\\n\\u2022"')  # exactly what the article's wscat transcript shows
     posts.expect('" Math"')
     posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 2}}))
@@ -107,7 +123,7 @@ def test_bedrock_error_before_the_stream_ends_the_reply_with_an_error_frame(
 def test_error_event_mid_stream_sends_the_deltas_so_far_then_an_error_frame(
     message_event, bedrock, posts, exception, expected
 ):
-    bedrock.reply(RawStream(reply_messages(ARTICLE, fail_after=2, exception=exception), interval=0.01))
+    bedrock.reply(RawStream(reply_messages(ARTICLE, fail_after=2, exception=exception), pace=posts.pace))
     posts.expect(json.dumps(ARTICLE[0]))
     posts.expect(json.dumps(ARTICLE[1]))
     messages = {
@@ -122,25 +138,35 @@ def test_error_event_mid_stream_sends_the_deltas_so_far_then_an_error_frame(
 
 def test_client_gone_mid_stream_stops_posting_and_closes_the_bedrock_stream(message_event, bedrock, posts, capsys):
     pieces = [f"piece {i} " for i in range(40)]
-    raw = RawStream(reply_messages(pieces), interval=0.02)
+    raw = RawStream(reply_messages(pieces), pace=posts.pace)
     bedrock.reply(raw)
     posts.expect(json.dumps(pieces[0]))
     posts.gone()  # and no more posts: Stubber fails the test on an unexpected call
 
     assert send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"}) == {"statusCode": 200}
     assert raw.closed.is_set()
-    assert raw.read < 10, "the reader must stop within a chunk of the Gone, not drain the model"
+    # 2 opening messages, the 2 posted deltas, and at most the next two: the one read while the Gone was being
+    # handled and the one after which the reader sees it (the relay's own test pins "the next event" exactly).
+    assert raw.read <= 6, "the reader must stop within a chunk of the Gone, not drain the model"
     logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert logged["gone"] is True and logged["frames"] == 1
 
 
-def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock, posts):
+@pytest.mark.parametrize("bedrock_fails", [False, True])
+def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock, posts, capsys, bedrock_fails):
+    if bedrock_fails:
+        bedrock.add_client_error("invoke_model_with_response_stream", "ThrottlingException", http_status_code=429)
     posts.gone()
-    assert send(message_event, "not json") == {"statusCode": 200}
+    assert send(message_event, {"action": "sendtext", "text": "hi"} if bedrock_fails else "not json") == {
+        "statusCode": 200
+    }
+    logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (logged["gone"], logged["frames"]) == (True, 0)
+    assert logged["error"] == ("Throttled" if bedrock_fails else "BadRequest")
 
 
 def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, capsys):
-    bedrock.reply(RawStream(reply_messages(["Hi"])), text="my secret question")
+    bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.expect('"Hi"')
     posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 1}}))
     send(message_event, {"action": "sendtext", "text": "my secret question"})
