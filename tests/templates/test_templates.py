@@ -149,7 +149,24 @@ def test_no_iam_wildcard_actions_or_resources():
             continue
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement
-        assert statement.get("Resource") != "*", statement
+        # A Resource is a string, an intrinsic (Sub, If) or a list of those: "*" anywhere in it grants everything.
+        assert "*" not in leaves(statement["Resource"]), statement
+
+
+def leaves(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in leaves(value)]
+    if isinstance(node, list):
+        return [leaf for value in node for leaf in leaves(value)]
+    return [node] if isinstance(node, str) else []
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["*", ["arn:aws:logs:::x", "*"], {"Fn::If": ["C", "*", {"Ref": "AWS::NoValue"}]}, {"Fn::Sub": ["*", {}]}],
+)
+def test_the_wildcard_check_finds_a_star_resource_wherever_it_is(resource):
+    assert "*" in leaves(resource)
 
 
 def test_manage_connections_is_scoped_to_this_api_and_stage():
