@@ -340,11 +340,15 @@ def test_closing_during_a_stall_is_noticed_at_once(client, bedrock):
     assert record.ended_at - record.last_chunk_at < 2
 
 
-def test_records_are_served_as_json_for_other_processes(bedrock):
+def test_records_are_served_as_json_for_other_processes(client, bedrock):
+    list(stream(client, "Record this one")["body"])  # its own stream: the test must not need an earlier one's
+    bedrock.wait_ended("Record this one")
     records = json.loads(urllib3.request("GET", bedrock.url + "/_standin/streams").data)
 
-    assert len(records) == len(bedrock.streams)
-    assert {"model_id", "prompt_hash", "first_chunk_at", "last_chunk_at", "chunks", "closed_early"} <= records[0].keys()
+    assert len(records) == len(bedrock.streams) >= 1
+    (mine,) = [r for r in records if r["prompt_hash"] == bedrock.find("Record this one")[0].prompt_hash]
+    assert {"model_id", "prompt_hash", "first_chunk_at", "last_chunk_at", "chunks", "closed_early"} <= mine.keys()
+    assert mine["model_id"] == MODEL_ID and mine["chunks"] > 3 and mine["closed_early"] is False
 
 
 # --- through the unchanged handler, in a process of its own -----------------------------------------------
