@@ -1,12 +1,15 @@
 """Execution environments as Lambda runs them: warm module state, the template's environment, one invocation
 at a time per environment, the template's Timeout, crash isolation, and sam-local-style logs."""
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import websockets
 
-from tests.e2e.conftest import PROBE_CODE, eventually, no_pycache, probe_template, receive_json
+from tests.e2e.conftest import PROBE_CODE, ROOT, eventually, no_pycache, probe_template, receive_json
 
 pytestmark = pytest.mark.e2e
 
@@ -62,21 +65,63 @@ async def test_concurrent_invocations_get_their_own_environments_which_are_then_
 async def test_the_templates_timeout_kills_the_environment(emulator, caplog):
     template = probe_template(ROUTES, timeouts={"sleep": 1})
     async with emulator(template) as gateway, websockets.connect(gateway.url) as ws:
-        await ws.send('{"action": "sleep", "seconds": 5}')
+        await ws.send('{"action": "sleep", "seconds": 2.5}')
+        # The environment that runs it (the only one besides the forkserver).
+        (sleeper,) = await eventually(lambda: [p for p in gateway.runtime.pids()[:-1]])
         frame = await receive_json(ws, timeout=4)
+        await eventually(lambda: not pid_exists(sleeper))  # killed, not just left to finish
         await ws.send('{"action": "sleep", "seconds": 0}')  # a fresh environment serves the next one
-        assert "slept" in await receive_json(ws)
+        assert (await receive_json(ws))["slept"] != sleeper
+        # Had it lived, the first sleep would post {"slept": ...} 2.5 s after it started: nothing more comes.
+        with pytest.raises(TimeoutError):
+            await receive_json(ws, timeout=2)
     assert frame["message"] == "Internal server error"
     assert re.search(r"Task timed out after 1\.00 seconds", caplog.text)
 
 
+def pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 async def test_a_crashing_environment_does_not_take_the_gateway_down(emulator, caplog):
     async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url) as ws:
+        await ws.send('{"action": "crash", "exit": false}')
+        before = await receive_json(ws)
+        assert before["invocations"] == 1
+        await eventually(lambda: reports(caplog) == 1)  # its environment is idle again: the crash runs there
         await ws.send('{"action": "crash"}')
         assert (await receive_json(ws))["message"] == "Internal server error"
-        await ws.send('{"action": "echo"}')
-        assert (await receive_json(ws))["invocations"] == 1
+        await ws.send('{"action": "crash", "exit": false}')  # the same function: a new environment, cold
+        after = await receive_json(ws)
+        await ws.send('{"action": "echo"}')  # and the other functions are served as before
+        assert "invocations" in await receive_json(ws)
+    assert (after["invocations"], after["pid"] != before["pid"]) == (1, True)
+    assert not pid_exists(before["pid"])
     assert "Runtime exited" in caplog.text
+
+
+def test_environments_never_write_bytecode_even_when_the_emulator_may(tmp_path):
+    """Checked in a process started without PYTHONDONTWRITEBYTECODE or -B: with either (as some machines set),
+    every process skips bytecode anyway and the e2e tests cannot see the environment's own setting."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "handler.py").write_text("def handler(event, context):\n    return 1\n")
+    script = (
+        "import multiprocessing, sys\n"
+        "from emulator.runtime import Spec, _environment_main\n"
+        "assert not sys.dont_write_bytecode\n"
+        "parent, child = multiprocessing.Pipe()\n"
+        f"spec = Spec('f', 'arn', 'handler.handler', {str(code)!r}, 128, 'group', {{}})\n"
+        "parent.close()  # the environment imports its handler, then finds nobody to report to, and exits\n"
+        "_environment_main(child, spec)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, check=True, timeout=60)
+    assert no_pycache(code), "the environment wrote __pycache__ into the function's code (src/ is zipped as is)"
 
 
 async def test_logs_read_like_sam_local(emulator, caplog):
