@@ -26,7 +26,11 @@ def free_port() -> int:
 def descendants(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread (or the process) ended between listing and reading
+            continue
+        for child in children:
             found |= {int(child)} | descendants(int(child))
     return found
 
