@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bedrock-read-timeout", type=float, help="BEDROCK_READ_TIMEOUT for the functions, s")
     parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
     parser.add_argument("--max-message-bytes", type=int, default=defaults.max_message_bytes)
+    parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes, help="per client frame")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, help="seconds")
     parser.add_argument("--max-duration", type=float, default=defaults.max_duration, help="seconds")
     parser.add_argument("--integration-timeout", type=float, default=defaults.integration_timeout, help="seconds")
@@ -65,7 +66,13 @@ async def serve(args: argparse.Namespace) -> None:
     gateway = Gateway(
         api,
         {**function_environment(bedrock if standin else None, args.bedrock_read_timeout), **cognito.environment},
-        Quotas(args.max_message_bytes, args.idle_timeout, args.max_duration, args.integration_timeout),
+        Quotas(
+            args.max_message_bytes,
+            args.idle_timeout,
+            args.max_duration,
+            args.integration_timeout,
+            max_frame_bytes=args.max_frame_bytes,
+        ),
         host=args.host,
         port=args.port,
         post_latency_ms=args.post_latency_ms,

@@ -86,12 +86,10 @@ def connect_event(
     return event
 
 
-def message_event(origin: Origin, route_key: str, request_id: str, data: str | bytes) -> dict:
-    """MESSAGE: a text frame's body as is; a binary frame's body base64-encoded with isBase64Encoded."""
+def message_event(origin: Origin, route_key: str, request_id: str, data: str) -> dict:
+    """MESSAGE: a text frame's body as is (API Gateway closes the connection on a binary frame: 1003)."""
     context = _request_context(origin, route_key, "MESSAGE", request_id, epoch_ms())
     context["messageId"] = new_id()
-    if isinstance(data, bytes):
-        return {"requestContext": context, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
     return {"requestContext": context, "body": data, "isBase64Encoded": False}
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from emulator import authorizer, connections, events
+from emulator import authorizer, connections, events, frames
 from emulator.awslambda import LambdaService
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
@@ -33,6 +33,7 @@ class Quotas:
     idle_timeout: float = 10 * 60
     max_duration: float = 2 * 60 * 60
     integration_timeout: float = 29.0
+    max_frame_bytes: int = 32 * 1024  # per frame: a bigger message must come as fragments (emulator/frames.py)
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,11 @@ class Registry:
             self.closed[connection.origin.connection_id] = connection
 
 
-def select_route(api: Api, data: str | bytes) -> str:
+def select_route(api: Api, data: str) -> str:
     """Evaluate a `$request.body.<path>` expression on a JSON body as API Gateway does; `$default` otherwise."""
     prefix = "$request.body."
     expression = api.route_selection_expression
-    if isinstance(data, bytes) or not expression.startswith(prefix):
+    if not expression.startswith(prefix):
         return "$default"
     try:
         value = json.loads(data)
@@ -278,11 +279,15 @@ class Gateway:
         origin, protocol = outcome
         # The subprotocol is answered only when $connect's response sets it, as API Gateway does (it never echoes
         # one by itself, and a browser drops a connection whose answer names none of its offered protocols).
-        ws = web.WebSocketResponse(
-            max_msg_size=self.quotas.max_message_bytes, autoclose=False, protocols=(protocol,) if protocol else ()
+        ws = frames.QuotaWebSocketResponse(
+            self.quotas.max_frame_bytes,
+            lambda size: self._frame_too_big(connection, size),
+            max_msg_size=self.quotas.max_message_bytes,
+            autoclose=False,
+            protocols=(protocol,) if protocol else (),
         )
+        connection = Connection(origin, ws)  # before prepare(): the frame quota may need it as soon as bytes arrive
         await ws.prepare(request)
-        connection = Connection(origin, ws)
         self.registry.add(connection)
         log.info("%s connected from %s (%s)", origin.connection_id, origin.source_ip, origin.user_agent or "-")
         watchdog = self._spawn(self._watch(connection))
@@ -338,9 +343,14 @@ class Gateway:
         ws = connection.socket
         while True:
             message = await ws.receive()
-            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            if message.type == WSMsgType.TEXT:
                 connection.touch()
                 self._spawn(self._message(connection, message.data))
+            elif message.type == WSMsgType.BINARY:
+                # API Gateway does not take binary frames from clients: it closes with 1003 ("Working with binary
+                # media types for WebSocket APIs"); the reason text is the emulator's own.
+                log.info("%s closing: a binary frame (1003)", connection.origin.connection_id)
+                await connection.close(WSCloseCode.UNSUPPORTED_DATA, "Binary frames are not supported")
             elif message.type == WSMsgType.CLOSE:
                 await ws.close()
                 code = message.data or NO_STATUS_RECEIVED
@@ -356,7 +366,13 @@ class Gateway:
             else:  # CLOSING, CLOSED: our own close() (its code and reason are kept), or the TCP connection dropped
                 return ws.close_code or WSCloseCode.ABNORMAL_CLOSURE, "Connection closed without a close frame"
 
-    async def _message(self, connection: Connection, data: str | bytes) -> None:
+    def _frame_too_big(self, connection: Connection, size: int) -> None:
+        """A frame over the quota: API Gateway closes with 1009. The reason says what to do instead."""
+        log.info("%s closing: a %d-byte frame is over the frame quota (1009)", connection.origin.connection_id, size)
+        reason = f"Frame of {size} bytes is over the {self.quotas.max_frame_bytes}-byte quota; send fragments"
+        self._spawn(connection.close(WSCloseCode.MESSAGE_TOO_BIG, reason))
+
+    async def _message(self, connection: Connection, data: str) -> None:
         origin = connection.origin
         request_id = events.new_id()
         route = self.api.routes.get(select_route(self.api, data))

@@ -7,7 +7,7 @@ from protocol import error_frame, unknown_action
 
 def handler(event: dict, context: object) -> dict:
     connection_id = event["requestContext"]["connectionId"]
-    error = unknown_action(event.get("body"), event.get("isBase64Encoded", False))
+    error = unknown_action(event.get("body"))
     try:
         connections.post(connection_id, error_frame(error))
     except connections.ClientGone:

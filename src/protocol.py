@@ -3,8 +3,6 @@
 String frames are reply text (deltas); object frames are control (`end`, `error`).
 """
 
-import base64
-import binascii
 import json
 import os
 from dataclasses import dataclass
@@ -52,24 +50,22 @@ def max_text_chars() -> int:
     return int(os.environ.get("MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS))
 
 
-def parse_message(body: str | None, is_base64: bool = False) -> dict:
+def parse_message(body: str | None) -> dict:
     """The JSON object a client sent, or ProtocolError(BadRequest)."""
     if body is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"Empty message. Send {EXAMPLE_MESSAGE}")
     try:
-        if is_base64:  # a binary WebSocket frame
-            body = base64.b64decode(body, validate=True).decode("utf-8")
         message = json.loads(body)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except ValueError:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"Messages must be JSON, like {EXAMPLE_MESSAGE}") from None
     if not isinstance(message, dict):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"Messages must be a JSON object, like {EXAMPLE_MESSAGE}")
     return message
 
 
-def parse_sendtext(body: str | None, is_base64: bool = False) -> str:
+def parse_sendtext(body: str | None) -> str:
     """The user's text from a `sendtext` message, or ProtocolError(BadRequest) saying what is wrong."""
-    text = parse_message(body, is_base64).get("text")
+    text = parse_message(body).get("text")
     if text is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f'"text" is missing. Send {EXAMPLE_MESSAGE}')
     if not isinstance(text, str):
@@ -82,10 +78,10 @@ def parse_sendtext(body: str | None, is_base64: bool = False) -> str:
     return text
 
 
-def unknown_action(body: str | None, is_base64: bool = False) -> ProtocolError:
+def unknown_action(body: str | None) -> ProtocolError:
     """What the $default route says: why the message matched no route, and what to send instead."""
     try:
-        action = parse_message(body, is_base64).get("action")
+        action = parse_message(body).get("action")
     except ProtocolError as error:
         return error
     if action is None:

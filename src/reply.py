@@ -9,11 +9,11 @@ from protocol import ProtocolError, error_frame, model_failure, parse_sendtext
 from relay import Outcome, relay
 
 
-def answer(connection_id: str, body: str | None, is_base64: bool = False) -> Outcome:
+def answer(connection_id: str, body: str | None) -> Outcome:
     """Stream the model's reply to `text` to the connection; every failure ends in one error frame."""
     send = partial(connections.post, connection_id)
     try:
-        text = parse_sendtext(body, is_base64)
+        text = parse_sendtext(body)
     except ProtocolError as error:
         return _refuse(send, Outcome(error=error))
     try:

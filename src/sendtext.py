@@ -10,7 +10,7 @@ from logs import log
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
     started = time.monotonic()
-    outcome = reply.answer(request["connectionId"], event.get("body"), event.get("isBase64Encoded", False))
+    outcome = reply.answer(request["connectionId"], event.get("body"))
     log(
         "reply",
         level="ERROR" if outcome.cause else "INFO",

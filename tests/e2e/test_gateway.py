@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from emulator import template
+from emulator.frames import FrameQuota
 from emulator.gateway import Quotas
 from emulator.template import TemplateError
 from tests.e2e.conftest import eventually, probe_template, receive_json, records
@@ -25,8 +27,8 @@ async def test_events_have_the_shape_api_gateway_sends(emulator, tmp_path: Path)
         async with websockets.connect(gateway.url + "?team=a&team=b&lang=en", user_agent_header="probe/1") as ws:
             await ws.send('{"action": "echo", "n": 1}')
             message = (await receive_json(ws))["event"]
-            await ws.send(b"\x00\x01binary")
-            binary = (await receive_json(ws))["event"]
+            await ws.send('{"action": "echo", "n": 2}')
+            second = (await receive_json(ws))["event"]
             connection_id = message["requestContext"]["connectionId"]
         disconnect = await eventually(lambda: (tmp_path / f"{connection_id}.DISCONNECT.json").exists())
     assert disconnect
@@ -54,9 +56,7 @@ async def test_events_have_the_shape_api_gateway_sends(emulator, tmp_path: Path)
     assert connect["multiValueQueryStringParameters"] == {"team": ["a", "b"], "lang": ["en"]}
     assert message["requestContext"]["routeKey"] == "echo" and message["requestContext"]["eventType"] == "MESSAGE"
     assert message["body"] == '{"action": "echo", "n": 1}' and message["isBase64Encoded"] is False
-    assert binary["body"] == "AAFiaW5hcnk=" and binary["isBase64Encoded"] is True
-    assert binary["requestContext"]["routeKey"] == "$default"
-    assert message["requestContext"]["messageId"] != binary["requestContext"]["messageId"]
+    assert message["requestContext"]["messageId"] != second["requestContext"]["messageId"]
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
     assert disconnect["requestContext"]["disconnectReason"].startswith("Client-side close frame status code '1000'")
 
@@ -199,6 +199,83 @@ async def test_a_message_over_the_size_quota_closes_with_1009(emulator):
         with pytest.raises(ConnectionClosed) as closed:
             await receive_json(ws)
     assert closed.value.rcvd.code == 1009
+
+
+async def test_a_binary_frame_closes_the_connection_with_1003(emulator, tmp_path: Path, caplog):
+    """API Gateway does not take binary frames from clients ("Working with binary media types for WebSocket APIs")."""
+    async with emulator(probe_template(ROUTES)) as gateway, websockets.connect(gateway.url) as ws:
+        (connection_id,) = gateway.registry.open
+        await ws.send(b'{"action": "echo"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_json(ws)
+        await eventually(lambda: (tmp_path / f"{connection_id}.DISCONNECT.json").exists())
+    assert closed.value.rcvd.code == 1003
+    assert records(tmp_path, connection_id, "DISCONNECT")["requestContext"]["disconnectStatusCode"] == 1003
+    assert "probe echo" not in caplog.text  # no route ran
+
+
+def _frame(size: int) -> str:
+    """An echo message of exactly `size` bytes."""
+    message = json.dumps({"action": "echo", "pad": ""})
+    return message.replace('""', '"' + "x" * (size - len(message)) + '"')
+
+
+async def test_a_frame_over_32_kb_closes_with_1009_and_says_why(emulator, tmp_path: Path):
+    """A browser sends each message as one frame: over 32 KB, API Gateway closes the connection (issue 15)."""
+    async with (
+        emulator(probe_template(ROUTES)) as gateway,
+        websockets.connect(gateway.url, compression=None, max_size=None) as ws,
+    ):
+        (connection_id,) = gateway.registry.open
+        await ws.send(_frame(32 * 1024))  # at the quota: served
+        assert (await receive_json(ws))["event"]["body"] == _frame(32 * 1024)
+        await ws.send(_frame(32 * 1024 + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_json(ws)
+        await eventually(lambda: (tmp_path / f"{connection_id}.DISCONNECT.json").exists())
+    assert closed.value.rcvd.code == 1009
+    assert closed.value.rcvd.reason == "Frame of 32769 bytes is over the 32768-byte quota; send fragments"
+    context = records(tmp_path, connection_id, "DISCONNECT")["requestContext"]
+    assert context["disconnectStatusCode"] == 1009 and "32768-byte quota" in context["disconnectReason"]
+
+
+async def test_a_message_of_up_to_128_kb_in_fragments_of_32_kb_is_served(emulator):
+    message = _frame(100 * 1024)
+    fragments = [message[i : i + 32 * 1024] for i in range(0, len(message), 32 * 1024)]
+    async with (
+        emulator(probe_template(ROUTES)) as gateway,
+        websockets.connect(gateway.url, compression=None, max_size=None) as ws,
+    ):
+        await ws.send(fragments)  # websockets sends an iterable as one fragmented message, a frame per item
+        assert (await receive_json(ws))["event"]["body"] == message
+        too_long = _frame(128 * 1024 + 1)
+        await ws.send([too_long[i : i + 32 * 1024] for i in range(0, len(too_long), 32 * 1024)])
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive_json(ws)
+    assert closed.value.rcvd.code == 1009  # the message quota, counted over the fragments
+
+
+def test_the_frame_quota_reads_every_header_however_the_bytes_are_split():
+    """Frames as a real client masks and sizes them (7-, 16- and 64-bit lengths), fed one byte at a time: the
+    reader behind sees the same bytes until a frame is too big, then only control frames."""
+    small = [Frame(Opcode.TEXT, b"x" * n, fin=False) for n in (0, 125, 126, 40000 - 1)] + [Frame(Opcode.CONT, b"end")]
+    big, after = (
+        Frame(Opcode.TEXT, b"y" * 70000),
+        [Frame(Opcode.TEXT, b"lost"), Frame(Opcode.PING, b"p"), Frame(Opcode.CLOSE, b"")],
+    )
+    wire = [frame.serialize(mask=True, extensions=[]) for frame in [*small, big, *after]]
+    fed, violations = bytearray(), []
+
+    class Reader:
+        def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+            fed.extend(data)
+            return False, b""
+
+    quota = FrameQuota(Reader(), 40000, violations.append)
+    for byte in b"".join(wire):
+        quota.feed_data(bytes([byte]))
+    assert violations == [70000]
+    assert bytes(fed) == b"".join(wire[:5]) + wire[-2] + wire[-1]
 
 
 async def test_an_idle_connection_is_closed_at_the_idle_timeout(emulator, tmp_path: Path):

@@ -32,12 +32,6 @@ def test_sendtext_text_is_returned_as_sent():
     assert parse_sendtext('{"action": "sendtext", "text": "  keep  spaces "}') == "  keep  spaces "
 
 
-def test_base64_body_that_is_not_utf8_is_a_bad_request():
-    with pytest.raises(ProtocolError) as caught:
-        parse_sendtext("//79", is_base64=True)
-    assert caught.value.code == ErrorCode.BAD_REQUEST
-
-
 @pytest.mark.parametrize(
     ("exc", "code"),
     [

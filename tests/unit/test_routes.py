@@ -44,12 +44,6 @@ def test_default_answers_an_unmatched_message_with_one_error_frame(message_event
     assert default.handler(message_event, None) == {"statusCode": 200}
 
 
-def test_default_decodes_binary_frames(message_event, posts):
-    message_event["body"], message_event["isBase64Encoded"] = "eyJhY3Rpb24iOiAieCJ9", True  # {"action": "x"}
-    posts.expect(frame({"type": "error", "code": "UnknownAction", "message": f'Unknown action "x". Send {EXPECTED}'}))
-    default.handler(message_event, None)
-
-
 def test_default_survives_a_client_that_already_left(message_event, posts, capsys):
     message_event["body"] = "hello"
     posts.gone()
