@@ -14,8 +14,12 @@ stand-in through it. Directives are removed from the prompt before the reply is 
     [standin tokens=N rate=R ttft_ms=T]             reply length in pieces, tokens/s (0 = unpaced), first-token delay
     [standin jitter=J]                              each gap between deltas varies by up to ±J (0-1) of 1/rate,
                                                     seeded by the prompt, as a real model's pace does
+    [standin reply=B]                               the reply is exactly the UTF-8 text whose base64url is B
+                                                    (padding optional), cut into the usual pieces: lets a test
+                                                    feed a client Markdown, HTML or any exact text
 """
 
+import base64
 import re
 from dataclasses import dataclass, fields
 
@@ -36,6 +40,7 @@ class Directives:
     rate: float | None = None  # tokens/s, overriding the stand-in's default; 0 = as fast as possible
     ttft_ms: float | None = None  # time to first token, overriding the default
     jitter: float = 0.0  # gaps between deltas vary uniformly within ±jitter of 1/rate (the mean rate holds)
+    reply: str | None = None  # the exact reply text (decoded from base64url), instead of the scripted one
 
 
 def _invalid(message: str) -> BedrockError:
@@ -43,7 +48,22 @@ def _invalid(message: str) -> BedrockError:
     return BedrockError.validation(f"Bad [standin] directive: {message}")
 
 
+def _reply(raw: str) -> str:
+    # base64url keeps the text clear of the directive's own syntax (spaces, "]") and of any other directive.
+    try:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", raw):
+            raise ValueError
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise _invalid(f"reply={raw[:20]} is not the base64url of UTF-8 text") from None
+    if not text:
+        raise _invalid("reply= is empty")
+    return text
+
+
 def _value(key: str, raw: str) -> object:
+    if key == "reply":
+        return _reply(raw)
     number = {"after": int, "tokens": int, "seconds": float, "rate": float, "ttft_ms": float, "jitter": float}.get(key)
     if number is None:
         return raw

@@ -96,10 +96,11 @@ def chunk(text: str, seed: str) -> list[str]:
     return pieces
 
 
-def reply_pieces(prompt: str, tokens: int | None = None) -> list[str]:
+def reply_pieces(prompt: str, tokens: int | None = None, text: str | None = None) -> list[str]:
     """The reply's stream pieces; each counts as one output token. With `tokens`, exactly that many pieces:
-    the reply is extended with further paragraphs as needed, then cut."""
-    pieces = chunk(_base_reply(prompt), prompt)
+    the reply is extended with further paragraphs as needed, then cut. `text` (the `reply=` directive) replaces
+    the scripted text."""
+    pieces = chunk(_base_reply(prompt) if text is None else text, prompt)
     if tokens is None:
         return pieces
     rng = _rng("more", prompt)

@@ -266,7 +266,7 @@ class BedrockStandIn:
         return rate, self.ttft_ms if directives.ttft_ms is None else directives.ttft_ms
 
     def _reply(self, invocation: Invocation, directives: Directives) -> tuple[list[str], str]:
-        pieces = reply_pieces(invocation.prompt, directives.tokens)
+        pieces = reply_pieces(invocation.prompt, directives.tokens, directives.reply)
         if len(pieces) > invocation.max_tokens:
             return pieces[: invocation.max_tokens], "max_tokens"
         return pieces, "end_turn"

@@ -1,6 +1,7 @@
 """The Bedrock stand-in (issue 3), seen the ways real Bedrock is: through boto3, as raw HTTP bytes, and through
 the unchanged SendText handler in a process of its own."""
 
+import base64
 import itertools
 import json
 import os
@@ -132,6 +133,20 @@ def test_directives_are_stripped_and_set_the_length(client):
 
     assert "".join(deltas(chunks)) == scripted_reply("Tell me about rivers", tokens=150)
     assert chunks[-2]["usage"]["output_tokens"] == 150
+
+
+def test_reply_streams_exactly_the_given_text_in_the_usual_pieces(client):
+    text = "# Título\n\n- one\n- <img src=x onerror=alert(1)>\n\n```\ncode ]\n```"
+    encoded = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    pieces = deltas(events(stream(client, f"[standin reply={encoded}] anything")))
+
+    assert "".join(pieces) == text and len(pieces) > 5
+
+
+@pytest.mark.parametrize("raw", ["not*base64", "__8", ""])
+def test_a_reply_that_is_not_base64url_of_utf8_text_is_refused(client, raw):
+    with pytest.raises(ClientError, match=r"Bad \[standin\] directive: reply="):
+        stream(client, f"[standin reply={raw}] Hi")
 
 
 @pytest.mark.parametrize(
