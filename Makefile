@@ -60,7 +60,7 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 	$(PY) -m pytest tests/deploy
 
 local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE (BEDROCK=aws for real Bedrock)
-	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) \
+	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p))
 
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory

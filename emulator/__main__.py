@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes, help="per client frame")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, help="seconds")
     parser.add_argument("--max-duration", type=float, default=defaults.max_duration, help="seconds")
+    parser.add_argument("--web-dir", type=Path, help="serve this folder's index.html and files at / (make local: web)")
     parser.add_argument("--integration-timeout", type=float, default=defaults.integration_timeout, help="seconds")
     parser.add_argument("--lambda-port", type=int, default=0, help="Lambda's Invoke API (default: a free port)")
     parser.add_argument(
@@ -78,6 +79,7 @@ async def serve(args: argparse.Namespace) -> None:
         post_latency_ms=args.post_latency_ms,
         lambda_port=args.lambda_port,
         retry_delays=args.lambda_retry_delays,
+        web_dir=args.web_dir,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,6 +87,8 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         url = await gateway.start()
+        if gateway.page:
+            print(f"Chat page: {gateway.page}", flush=True)
         for route in api.routes.values():
             print(f"  route {route.key:<12} -> {route.function.logical_id if route.function else '(not Lambda)'}")
         print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")

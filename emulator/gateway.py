@@ -13,10 +13,11 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from emulator import authorizer, connections, events, frames
+from emulator import authorizer, connections, events, frames, static
 from emulator.awslambda import LambdaService
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
@@ -143,11 +144,13 @@ class Gateway:
         record_frames: bool = False,
         lambda_port: int = 0,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
+        web_dir: Path | None = None,
     ) -> None:
         """`environment` is added to every function's environment variables (default: dummy credentials; see
         runtime.function_environment); `port` 0 picks a free one. Every function of the template can also be
         invoked through Lambda's Invoke API (`self.functions`, on `lambda_port`), sharing the routes' environments;
-        `retry_delays` shortens Lambda's retry delays for asynchronous events."""
+        `retry_delays` shortens Lambda's retry delays for asynchronous events. `web_dir`: a folder with an
+        index.html to serve at `/` (emulator/static.py)."""
         self.api = api
         self.quotas = quotas or Quotas()
         self.host, self.port = host, port
@@ -159,12 +162,18 @@ class Gateway:
             api.functions.values(), self.runtime, api.region, api.account_id, host, lambda_port, retry_delays
         )
         self._post_latency = post_latency_ms / 1000
+        self.web_dir = web_dir
         self._tasks: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
         return f"ws://{self.host}:{self.port}/{self.api.stage}"
+
+    @property
+    def page(self) -> str | None:
+        """The address of the page served from `web_dir`, if any."""
+        return f"http://{self.host}:{self.port}/" if self.web_dir else None
 
     @property
     def endpoint(self) -> str:
@@ -184,6 +193,8 @@ class Gateway:
         app.router.add_get(f"/{self.api.stage}", self._websocket)
         connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
         app.router.add_get("/_emulator/outputs", self._outputs)
+        if self.web_dir is not None:
+            static.add_routes(app, self.web_dir, {"url": self.url})
         app.on_shutdown.append(self._close_all)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
