@@ -15,6 +15,7 @@ CLIENTS   ?= 200
 AUTH      ?=
 OIDC_ISSUER   ?=
 OIDC_AUDIENCE ?=
+URL       ?=
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,7 +29,7 @@ export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local load bench rehearse package deploy deploy-iam deploy-main outputs delete clean \
+.PHONY: help setup test lint local web load bench rehearse package deploy deploy-iam deploy-main outputs delete clean \
 	user token
 
 help: ## List the targets
@@ -59,9 +60,18 @@ test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deplo
 rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
 	$(PY) -m pytest tests/deploy
 
-local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE (BEDROCK=aws for real Bedrock)
+local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p))
+
+web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (URL=wss://… to skip the stack lookup)
+	@url="$(URL)"; \
+	if [ -z "$$url" ]; then \
+	  url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	    --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text) || exit 1; \
+	fi; \
+	echo "Chat page: http://127.0.0.1:$(PORT)/?url=$$url"; \
+	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
 
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)

@@ -1,0 +1,233 @@
+"""The chat page against the emulator, in headless Chromium: what a user sees and what the page must never do."""
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, WebSocketRoute, expect
+
+from emulator.bedrock import reply_pieces, scripted_reply
+from emulator.bedrock.script import prompt_hash
+
+pytestmark = pytest.mark.browser
+
+ARTICLE = "Hello, AI! What you can do?"
+ROOT = Path(__file__).parents[2]
+
+
+def reply(text: str) -> str:
+    """A stand-in directive making the reply exactly `text`."""
+    return f"[standin reply={base64.urlsafe_b64encode(text.encode()).decode().rstrip('=')}]"
+
+
+def ask(page: Page, text: str) -> None:
+    page.get_by_label("Message", exact=True).fill(text)
+    page.get_by_label("Message", exact=True).press("Enter")
+
+
+def last_reply(page: Page):
+    return page.locator(".message.assistant").last
+
+
+def wait_for_end(page: Page):
+    """The last reply, once its end (usage) or error line is shown."""
+    answer = last_reply(page)
+    expect(answer.locator(".meta")).not_to_be_empty()
+    return answer
+
+
+def test_the_articles_message_streams_in_and_renders_with_its_usage(page: Page, watch, tmp_path):
+    page.evaluate(
+        """() => {
+          window.renders = [];
+          new MutationObserver(() => {
+            const body = document.querySelector(".message.assistant .body");
+            if (body) window.renders.push(body.textContent.length);
+          }).observe(document.getElementById("log"), {childList: true, subtree: true, characterData: true});
+        }"""
+    )
+    ask(page, ARTICLE)
+    answer = wait_for_end(page)
+
+    expect(page.locator(".message.user .body")).to_have_text(ARTICLE)
+    expected = scripted_reply(ARTICLE)
+    expect(answer.locator("p").first).to_have_text(expected.split("\n")[0])
+    items = [line.removeprefix("• ") for line in expected.split("\n") if line.startswith("• ")]
+    expect(answer.locator("li")).to_have_text(items)  # the "•" lines render as a list
+    output_tokens = len(reply_pieces(ARTICLE))
+    expect(answer.locator(".meta")).to_have_text(f"14 tokens in, {output_tokens} out")
+    lengths = sorted(set(page.evaluate("window.renders")))
+    assert len(lengths) > 3, f"the reply should appear piece by piece, rendered at lengths {lengths}"
+    assert not watch.errors and not watch.dialogs and not watch.foreign
+
+    shot = Path(os.environ.get("SCREENSHOT") or tmp_path / "chat.png")
+    page.set_viewport_size({"width": 720, "height": 640})
+    page.screenshot(path=shot)
+    assert shot.stat().st_size > 10_000
+
+
+def test_markdown_headings_lists_code_and_http_links_render(page: Page, watch):
+    text = (
+        "# Plan\n\nSteps:\n\n1. **Read** the *docs*\n2. Run `make test`\n   - nested _point_\n\n"
+        "```python\nprint('<b>hi</b>')\n```\n\n"
+        "See [the guide](https://example.com/guide) or https://example.org/x. "
+        "Not [this](javascript:alert(1)) nor [that](data:text/html,hi)."
+    )
+    ask(page, f"{reply(text)} show me")
+    answer = wait_for_end(page)
+
+    expect(answer.locator("h3")).to_have_text("Plan")
+    expect(answer.locator("ol > li")).to_have_count(2)
+    expect(answer.locator("ol strong")).to_have_text("Read")
+    expect(answer.locator("ol em").first).to_have_text("docs")
+    expect(answer.locator("li code")).to_have_text("make test")
+    expect(answer.locator("ol ul li")).to_have_text("nested point")
+    expect(answer.locator("pre code")).to_have_text("print('<b>hi</b>')")
+    expect(answer.locator("pre b")).to_have_count(0)
+    links = answer.locator("a")
+    expect(links).to_have_count(2)
+    assert [links.nth(i).get_attribute("href") for i in range(2)] == [
+        "https://example.com/guide",
+        "https://example.org/x",
+    ]
+    assert all("noopener" in (links.nth(i).get_attribute("rel") or "") for i in range(2))
+    expect(answer).to_contain_text("Not [this](javascript:alert(1)) nor [that](data:text/html,hi).")
+    assert not watch.foreign  # links are not followed or prefetched
+
+
+def test_html_and_script_in_a_reply_are_shown_as_text_and_run_nothing(page: Page, watch):
+    payload = (
+        '<img src=x onerror="window.pwned=1;alert(1)"> <script>window.pwned=2</script>\n\n'
+        "![tracker](https://example.com/pixel.png) <iframe src=https://example.com></iframe> "
+        '<a href="javascript:window.pwned=3">click</a>'
+    )
+    ask(page, f"{reply(payload)} be evil")
+    answer = wait_for_end(page)
+
+    expect(answer).to_contain_text('<img src=x onerror="window.pwned=1;alert(1)"> <script>window.pwned=2</script>')
+    expect(answer).to_contain_text("<iframe src=https://example.com></iframe>")
+    for tag in ("img", "script", "iframe"):
+        expect(page.locator(f"#log {tag}")).to_have_count(0)
+    expect(answer.locator("a[href^=javascript]")).to_have_count(0)
+    page.wait_for_timeout(200)  # an onerror handler would have run by now
+    assert page.evaluate("window.pwned") is None
+    assert not watch.dialogs and not watch.errors and not watch.foreign
+
+
+def test_error_frames_are_shown_as_readable_messages(page: Page):
+    ask(page, "[standin fault=validation] Hi")
+    expect(wait_for_end(page).locator(".meta")).to_have_text(
+        "The model failed to answer. The model rejected the request. (ModelError)"
+    )
+
+    ask(page, "[standin fault=midstream after=6] Tell me about rivers")
+    answer = wait_for_end(page)
+    expect(answer.locator(".meta")).to_contain_text("(ModelError)")
+    expect(answer.locator(".body")).to_have_text("".join(reply_pieces("Tell me about rivers")[:6]).strip())
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+
+def test_stop_closes_the_socket_the_model_stops_and_the_page_reconnects(page: Page, site):
+    prompt = "[standin rate=20 tokens=400] Tell me about rivers"
+    ask(page, prompt)
+    expect(last_reply(page).locator(".body")).to_contain_text("Tell me about rivers")
+    page.get_by_role("button", name="Stop").click()
+
+    expect(last_reply(page).locator(".meta")).to_have_text("Stopped.")
+    expect(page.get_by_role("status")).to_have_text("Connected")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    record = next(r for r in site.streams() if r["prompt_hash"] == prompt_hash(prompt))
+    for _ in range(50):  # the stand-in notices the closed stream on its next write (1/20 s)
+        if record["ended_at"] is not None:
+            break
+        page.wait_for_timeout(100)
+        record = next(r for r in site.streams() if r["prompt_hash"] == prompt_hash(prompt))
+    assert record["closed_early"] and record["deltas"] < 400
+
+
+def test_a_message_over_32_kb_is_refused_before_sending(page: Page):
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(frame)))
+    page.reload()
+    expect(page.get_by_role("status")).to_have_text("Connected")
+    box = page.get_by_label("Message", exact=True)
+    box.fill("é" * 16_400)  # 32,800 bytes as UTF-8: under 32 K characters, over 32 KB
+
+    box.press("Enter")
+
+    expect(page.locator("#note")).to_contain_text("too long to send")
+    expect(page.locator("#note")).to_contain_text("32,768 bytes")
+    expect(page.locator(".message")).to_have_count(0)
+    expect(box).to_have_value("é" * 16_400)
+    assert sent == []
+
+
+def test_shift_enter_is_a_new_line_and_enter_sends(page: Page):
+    box = page.get_by_label("Message", exact=True)
+    box.fill("first line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    expect(box).to_have_value("first line\nsecond line")
+
+    box.press("Enter")
+
+    expect(page.locator(".message.user .body")).to_have_text("first line\nsecond line")
+    wait_for_end(page)
+
+
+# --- frames the emulator's main.yml never sends: a scripted server in the page's place ---------------------
+
+
+def scripted_server(page: Page, site, answers: list[list[str]], connections: list[WebSocketRoute]) -> None:
+    """Connections to ws://scripted/… answer the n-th message with the frames in answers[n]."""
+
+    def handler(ws: WebSocketRoute) -> None:
+        connections.append(ws)
+        ws.on_message(lambda _message: [ws.send(frame) for frame in answers.pop(0)])
+
+    page.route_web_socket("ws://scripted/**", handler)
+    page.goto(f"{site.page}?url=ws://scripted/dev")
+    expect(page.get_by_role("status")).to_have_text("Connected")
+
+
+def gateway_frame(message: str) -> str:
+    return json.dumps({"message": message, "connectionId": "L3o2=", "requestId": "L3o3="})
+
+
+def test_api_gateways_own_frames_are_shown(context, site):
+    page = context.new_page()
+    end = json.dumps({"type": "end", "stop_reason": "max_tokens", "usage": {"input_tokens": 3, "output_tokens": 2}})
+    answers = [
+        [gateway_frame("Forbidden")],
+        [gateway_frame("Internal server error")],
+        ['"Long "', gateway_frame("Endpoint request timed out"), '"reply"', end],
+    ]
+    scripted_server(page, site, answers, [])
+
+    ask(page, "Hi")
+    expect(wait_for_end(page).locator(".meta")).to_have_text("The gateway refused the request (Forbidden).")
+    ask(page, "Hi")
+    expect(wait_for_end(page).locator(".meta")).to_have_text(
+        "The server failed to handle the request (Internal server error)."
+    )
+    ask(page, "Hi")  # after API Gateway's 29 s the function goes on streaming: so does the page
+    answer = wait_for_end(page)
+    expect(answer.locator(".meta")).to_have_text("cut off at the reply length limit · 3 tokens in, 2 out")
+    expect(answer.locator(".body")).to_have_text("Long reply")
+
+
+def test_the_page_reconnects_when_the_socket_drops(context, site):
+    page = context.new_page()
+    connections: list[WebSocketRoute] = []
+    scripted_server(page, site, [], connections)
+
+    connections[0].close(code=1001, reason="Going away")  # API Gateway's idle timeout: reopen at once
+
+    for _ in range(50):
+        if len(connections) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(connections) == 2
+    expect(page.get_by_role("status")).to_have_text("Connected")
