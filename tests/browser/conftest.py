@@ -64,7 +64,7 @@ def _banner(log: Path, process: subprocess.Popen, timeout: float = 30) -> str:
     return text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """`make local`'s command on a free port, with a fast stand-in (prompts slow it down per request)."""
     log = tmp_path_factory.mktemp("emulator") / "emulator.log"
@@ -88,7 +88,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running, its event loop is the thread's running
+# loop, and the async tests that follow could not start their own.
+@pytest.fixture(scope="module")
 def browser():
     if SKIP:
         pytest.skip("BROWSER_TESTS=skip: the chat page is not tested")
