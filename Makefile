@@ -64,13 +64,17 @@ local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat 
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p))
 
-web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (URL=wss://… to skip the stack lookup)
-	@url="$(URL)"; \
+web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
+	@url="$(URL)"; auth="$(AUTH)"; client=""; \
 	if [ -z "$$url" ]; then \
-	  url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
-	    --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text) || exit 1; \
+	  url=$$($(call STACK_OUTPUT,WebSocketUrl)) || exit 1; \
+	  auth=$$($(call STACK_OUTPUT,Auth)) || exit 1; \
+	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
 	fi; \
-	echo "Chat page: http://127.0.0.1:$(PORT)/?url=$$url"; \
+	query="url=$$url"; \
+	case "$$auth" in ""|none|None) ;; *) query="$$query&auth=$$auth&region=$(REGION)";; esac; \
+	case "$$client" in ""|None) ;; *) query="$$query&clientId=$$client";; esac; \
+	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \
 	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
 
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory

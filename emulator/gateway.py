@@ -194,20 +194,21 @@ class Gateway:
         connections.add_routes(app, self.api.stage, self.registry, self._post_latency)
         app.router.add_get("/_emulator/outputs", self._outputs)
         if self.web_dir is not None:
-            static.add_routes(app, self.web_dir, {"url": self.url})
+            static.add_routes(app, self.web_dir, self.describe)
         app.on_shutdown.append(self._close_all)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         return self.url
 
-    async def _outputs(self, _request: web.Request) -> web.Response:
-        """What `describe-stacks` would say, for tools (make user / make token): the stack's outputs as resolved
-        locally, the ws:// URL, and the local AWS endpoints the functions are given."""
+    def describe(self) -> dict:
+        """What `describe-stacks` would say, for tools (make user / make token) and the page's config.json: the
+        stack's outputs as resolved locally, the ws:// URL, and the local AWS endpoints the functions are given."""
         endpoints = {k: v for k, v in self.runtime.environment.items() if k.startswith("AWS_ENDPOINT_URL_")}
-        return web.json_response(
-            {"url": self.url, "region": self.api.region, "outputs": self.api.outputs, "endpoints": endpoints}
-        )
+        return {"url": self.url, "region": self.api.region, "outputs": self.api.outputs, "endpoints": endpoints}
+
+    async def _outputs(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.describe())
 
     async def stop(self) -> None:
         """Close every connection (1001), end in-flight invocations and every environment, free the port."""

@@ -1,9 +1,11 @@
 """A folder of static files (a chat page) at `/`, beside the WebSocket route, on the gateway's own port.
 
 Generic: any folder with an index.html. Only the files directly in it are served, each at `/<name>`, plus
-`/config.json` telling the page where the WebSocket API is, so the same page works against any stage and port.
+`/config.json` telling the page about the API (its WebSocket URL, the stack's outputs, the local AWS endpoints), so
+the same page works against any stage, port and sign-in setting.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -22,9 +24,9 @@ HEADERS = {
 }
 
 
-def add_routes(app: web.Application, folder: Path, config: dict) -> None:
-    """GET / (index.html), GET /<file> for each file in `folder`, GET /config.json (`config`, unless the folder
-    has its own)."""
+def add_routes(app: web.Application, folder: Path, config: Callable[[], dict]) -> None:
+    """GET / (index.html), GET /<file> for each file in `folder`, GET /config.json (`config()` at request time,
+    unless the folder has its own)."""
     if not (folder / "index.html").is_file():
         raise FileNotFoundError(f"{folder}/index.html: no page to serve")
 
@@ -35,7 +37,7 @@ def add_routes(app: web.Application, folder: Path, config: dict) -> None:
         return handler
 
     async def serve_config(_request: web.Request) -> web.Response:
-        return web.json_response(config, headers=HEADERS)
+        return web.json_response(config(), headers=HEADERS)
 
     app.router.add_get("/", serve(folder / "index.html"))
     names = set()

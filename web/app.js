@@ -55,6 +55,7 @@ const state = {
   waiting: null, // "history" or "forget" while the server answers one
   history: null, // history frames received so far: {conversationId, turns}
   noHistory: false, // the server answered `history` with UnknownAction: it keeps no conversations
+  renew: false, // reconnect once the current reply is done (a refreshed token)
 };
 
 function setStatus(text, kind = "") {
@@ -167,6 +168,7 @@ function finishReply(metaText, kind = "") {
   if (kind) reply.meta.dataset.kind = kind;
   state.reply = null;
   updateControls();
+  if (state.renew) setTimeout(renew);
   return true;
 }
 
@@ -346,7 +348,13 @@ function connect() {
     state.waiting = null;
     finishReply("The connection closed before the reply ended.", "error");
     if (!opened) state.attempts += 1;
-    if (!opened && signIn?.refused(state.attempts)) return;
+    if (!opened && signIn?.refused(state.attempts)) {
+      setStatus("Not connected: sign in below", "warn");
+      return updateControls();
+    }
+    if (!opened && !signIn && state.attempts === 2) {
+      note("Cannot connect. If this API needs sign-in, add &auth=token to the page's address to paste a token.");
+    }
     const delay = ws.stopped ? 0 : retryDelay(event);
     setStatus(delay ? `Disconnected; reconnecting in ${Math.ceil(delay / 1000)} s…` : "Reconnecting…", "warn");
     state.retryTimer = setTimeout(connect, delay);
@@ -368,6 +376,23 @@ function reconnectNow() {
   } else {
     connect();
   }
+}
+
+// A fresh token: this connection was let in with the old one, so reopen, but never in the middle of a reply.
+function renew() {
+  state.renew = state.reply !== null;
+  if (!state.renew) reconnectNow();
+}
+
+function disconnect() {
+  clearTimeout(state.retryTimer);
+  const ws = state.ws;
+  state.ws = null;
+  state.open = false;
+  ws?.close(1000, "Signed out");
+  finishReply("Signed out.");
+  setStatus("Not connected", "warn");
+  updateControls();
 }
 
 // --- the controls ------------------------------------------------------------------------------------------
@@ -426,7 +451,7 @@ ui.deleteChat.addEventListener("click", () => {
 // --- start -------------------------------------------------------------------------------------------------
 
 // Settings: the page's query string (?url=wss://…&auth=cognito&clientId=…&region=…), over the config.json served
-// beside the page (the emulator serves one naming its own socket).
+// beside the page (the emulator's describes its stack: url, region, outputs, local AWS endpoints).
 async function loadConfig() {
   const params = Object.fromEntries(new URLSearchParams(location.search));
   let served = {};
@@ -436,22 +461,35 @@ async function loadConfig() {
   } catch {
     // no config.json: the query string must say where the API is
   }
-  return { ...served, ...params };
+  const outputs = served.outputs ?? {};
+  const region = params.region ?? served.region ?? "";
+  return {
+    url: params.url ?? served.url ?? "",
+    auth: params.auth ?? outputs.Auth ?? "none", // none | cognito | oidc | token (paste one)
+    clientId: params.clientId ?? outputs.UserPoolClientId ?? "",
+    cognitoEndpoint:
+      params.cognitoEndpoint ??
+      served.endpoints?.AWS_ENDPOINT_URL_COGNITO_IDP ??
+      (region ? `https://cognito-idp.${region}.amazonaws.com/` : ""),
+  };
 }
 
-let signIn = null; // sign-in.js, when the stack needs a token
+let signIn = null; // signin.js, when the stack needs a token
 
 async function start() {
   const config = await loadConfig();
-  if (!/^wss?:\/\//.test(config.url ?? "")) {
+  if (!/^wss?:\/\//.test(config.url)) {
     setStatus("No WebSocket URL: open this page with ?url=wss://…", "error");
     return;
   }
   state.url = config.url;
-  if (config.auth) {
+  if (config.auth !== "none") {
     const module = await import("./signin.js");
-    signIn = module.setUp(config, { connect, reconnectNow, setStatus });
-    if (!signIn.ready()) return; // the form connects once signed in
+    signIn = module.setUp(config, { reconnectNow, renew, disconnect });
+    if (!signIn.ready()) {
+      setStatus("Not connected: sign in below", "warn");
+      return; // the form connects once signed in
+    }
   }
   connect();
 }

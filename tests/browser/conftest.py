@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +65,11 @@ def _banner(log: Path, process: subprocess.Popen, timeout: float = 30) -> str:
     return text
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@contextmanager
+def emulator(log: Path, *args: str) -> Iterator[Site]:
     """`make local`'s command on a free port, with a fast stand-in (prompts slow it down per request)."""
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
     command = [sys.executable, "-m", "emulator", "--port", "0", "--web-dir", "web"]
-    command += ["--standin-rate", "400", "--standin-ttft-ms", "0"]
+    command += ["--standin-rate", "400", "--standin-ttft-ms", "0", *args]
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -86,6 +86,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
+        yield running
 
 
 # Module scope, not session: while Playwright's sync API is running, its event loop is the thread's running
