@@ -5,6 +5,7 @@ from functools import partial
 
 import connections
 import model
+from logs import log
 from protocol import ProtocolError, error_frame, model_failure, parse_sendtext
 from relay import Outcome, relay
 
@@ -16,6 +17,7 @@ def answer(connection_id: str, body: str | None) -> Outcome:
         text = parse_sendtext(body)
     except ProtocolError as error:
         return _refuse(send, Outcome(error=error))
+    log("request", level="DEBUG", connectionId=connection_id, text=text)  # the user's text: DEBUG only
     try:
         stream = model.open_stream(text)
     except Exception as exc:

@@ -1,5 +1,6 @@
 """Unit tests: the handlers with botocore's Stubber on both clients, and no network at all."""
 
+import importlib
 import json
 import os
 import threading
@@ -27,6 +28,7 @@ for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOI
 from bedrock_body import RawStream  # noqa: E402
 
 import connections  # noqa: E402
+import logs  # noqa: E402
 import model  # noqa: E402
 
 os.environ.clear()
@@ -122,3 +124,19 @@ def posts():
         yield stubber
         stubber.assert_no_pending_responses()
     connections.client.meta.events.unregister(event, record)
+
+
+@pytest.fixture
+def log_level(monkeypatch):
+    """`log_level("DEBUG")` re-reads LOG_LEVEL as a cold start would; the module is restored afterwards."""
+
+    def set_level(value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv("LOG_LEVEL", raising=False)
+        else:
+            monkeypatch.setenv("LOG_LEVEL", value)
+        importlib.reload(logs)
+
+    yield set_level
+    monkeypatch.undo()
+    importlib.reload(logs)

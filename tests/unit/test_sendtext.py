@@ -1,6 +1,7 @@
 """SendText through both stubbed clients: the frames a client sees, and what reaches Bedrock."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from bedrock_body import RawStream, frame, reply_messages
@@ -165,17 +166,66 @@ def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock
     assert logged["error"] == ("Throttled" if bedrock_fails else "BadRequest")
 
 
-def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, capsys):
+def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, capsys, monkeypatch):
+    clock = iter([100.0, 100.25])  # the handler's start and end: an injected clock, so duration_ms is exact
+    monkeypatch.setattr(sendtext, "time", SimpleNamespace(monotonic=lambda: next(clock)))
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.expect('"Hi"')
     posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 1}}))
     send(message_event, {"action": "sendtext", "text": "my secret question"})
     out = capsys.readouterr().out
     assert "my secret question" not in out
-    line = json.loads(out.strip().splitlines()[-1])
-    assert line["event"] == "reply"
-    assert line["connectionId"] == "Zx1mHdJ-tjMCJgQ="
-    assert line["route"] == "sendtext"
-    assert line["model"] == "jp.anthropic.claude-haiku-4-5-20251001-v1:0"
-    assert (line["deltas"], line["frames"], line["stop_reason"]) == (1, 2, "end_turn")
-    assert isinstance(line["duration_ms"], int)
+    assert json.loads(out) == {
+        "level": "INFO",
+        "event": "reply",
+        "connectionId": "Zx1mHdJ-tjMCJgQ=",
+        "route": "sendtext",
+        "model": "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "deltas": 1,
+        "frames": 2,
+        "stop_reason": "end_turn",
+        "input_tokens": 14,
+        "output_tokens": 1,
+        "error": None,
+        "cause": None,
+        "gone": False,
+        "duration_ms": 250,
+    }
+
+
+def test_a_failed_reply_is_logged_at_error_with_its_cause(message_event, bedrock, posts, capsys):
+    bedrock.add_client_error("invoke_model_with_response_stream", "ModelNotReadyException", "warming up")
+    posts.accept()
+    send(message_event, {"action": "sendtext", "text": "hi"})
+    line = json.loads(capsys.readouterr().out)
+    assert (line["level"], line["error"], line["frames"], line["gone"]) == ("ERROR", "ModelError", 1, False)
+    assert line["cause"].startswith("ModelNotReadyException(") and "warming up" in line["cause"]
+
+
+def test_bad_input_is_logged_at_info_with_its_code(message_event, bedrock, posts, capsys):
+    posts.accept()
+    send(message_event, "not json")
+    line = json.loads(capsys.readouterr().out)
+    assert (line["level"], line["error"], line["cause"], line["frames"], line["deltas"]) == (
+        "INFO",
+        "BadRequest",
+        None,
+        1,
+        0,
+    )
+
+
+def test_log_level_debug_adds_a_line_with_the_users_text(message_event, bedrock, posts, capsys, log_level):
+    log_level("DEBUG")
+    bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
+    posts.accept()
+    posts.accept()
+    send(message_event, {"action": "sendtext", "text": "my secret question"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {
+        "level": "DEBUG",
+        "event": "request",
+        "connectionId": "Zx1mHdJ-tjMCJgQ=",
+        "text": "my secret question",
+    } in lines
+    assert [line["event"] for line in lines if line["level"] != "DEBUG"] == ["reply"]
