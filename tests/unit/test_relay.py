@@ -313,3 +313,68 @@ def test_a_failing_post_other_than_gone_stops_the_relay():
     outcome = run.outcome()
     assert outcome.cause is failure and stream.closed.is_set() and outcome.frames == 0 and not outcome.gone
     assert stream.asked == 4 and sender.attempts == 1
+
+
+def chunks(*events: dict) -> list[dict]:
+    return [{"chunk": {"bytes": json.dumps(event).encode()}} for event in events]
+
+
+def delta(text: str) -> dict:
+    return {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+
+
+@pytest.mark.parametrize(("limit", "text_frames"), [(1008, 13), (1010, 12)])
+def test_a_long_delta_is_split_into_as_few_frames_as_fit(limit, text_frames):
+    """An emoji is 12 bytes of JSON (a surrogate pair): 83 fit in 1008 bytes with the quotes, 84 in 1010."""
+    frames: list[str] = []
+    relay(chunks(delta("😀" * 1000)), frames.append, lambda: None, limit=limit)
+    assert all(len(f.encode()) <= limit for f in frames)
+    assert len(frames) == text_frames + 1
+    assert "".join(json.loads(f) for f in frames[:-1]) == "😀" * 1000
+
+
+@pytest.mark.parametrize("size", [98, 99, 100])
+def test_a_delta_near_the_limit_never_makes_a_frame_over_it(size):
+    frames: list[str] = []
+    relay(chunks(delta("a" * size)), frames.append, lambda: None, limit=100)
+    assert all(len(f.encode()) <= 100 for f in frames)
+    assert "".join(json.loads(f) for f in frames[:-1]) == "a" * size
+
+
+def test_waiting_deltas_that_exactly_fill_a_frame_share_it():
+    script, stream, sender = chunks(delta("x"), delta("a" * 49), delta("b" * 49)), Stream(), Sender()
+    run = Run(stream, sender, limit=100)
+    sender.hold()
+    stream.feed(script[0])
+    sender.wait_attempts(1)  # "x" in flight while the two others arrive
+    stream.feed(*script[1:], END)
+    stream.wait_handled(3)
+    sender.release()
+    run.outcome()
+    assert sender.frames[:2] == ['"x"', json.dumps("a" * 49 + "b" * 49)]  # 100 bytes exactly: one frame
+
+
+def test_usage_may_be_missing_and_a_later_message_delta_keeps_the_count():
+    start = {"type": "message_start", "message": {"id": "m", "content": []}}  # no usage
+    end = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}
+    late = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}  # no usage at all
+    frames: list[str] = []
+    outcome = relay(chunks(start, delta("hi"), end, late), frames.append, lambda: None)
+    assert (outcome.input_tokens, outcome.output_tokens, outcome.error) == (None, 7, None)
+    assert json.loads(frames[-1]) == {
+        "type": "end",
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": None, "output_tokens": 7},
+    }
+
+
+def test_other_events_and_other_delta_types_are_not_text():
+    events = chunks(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{"}},
+        {"type": "ping"},
+        delta("only this"),
+    )
+    frames: list[str] = []
+    outcome = relay(events, frames.append, lambda: None)
+    assert frames[0] == '"only this"' and outcome.deltas == 1 and len(frames) == 2

@@ -19,10 +19,22 @@ def test_connect_accepts_and_logs_the_connection(capsys):
     assert (line["event"], line["connectionId"], line["sourceIp"]) == ("connect", "Zx1mHdJ-tjMCJgQ=", "203.0.113.10")
 
 
-def test_disconnect_logs_the_close_code(capsys):
+def test_connect_without_an_identity_block_still_accepts(capsys):
+    event = load_event("apiGatewayWebSocketApiConnect")
+    del event["requestContext"]["identity"]
+    assert connect.handler(event, None)["statusCode"] == 200
+    assert json.loads(capsys.readouterr().out)["sourceIp"] is None
+
+
+def test_disconnect_logs_the_close_code_and_reason(capsys):
     assert disconnect.handler(load_event("apiGatewayWebSocketApiDisconnect"), None) == {"statusCode": 200}
-    line = json.loads(capsys.readouterr().out)
-    assert (line["event"], line["statusCode"]) == ("disconnect", 1001)
+    assert json.loads(capsys.readouterr().out) == {
+        "level": "INFO",
+        "event": "disconnect",
+        "connectionId": "Zx1mHdJ-tjMCJgQ=",
+        "statusCode": 1001,
+        "reason": "Client-side close frame status code '1001' (GOING_AWAY) - with reason: ",
+    }
 
 
 EXPECTED = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
@@ -44,11 +56,34 @@ def test_default_answers_an_unmatched_message_with_one_error_frame(message_event
     assert default.handler(message_event, None) == {"statusCode": 200}
 
 
+def test_default_logs_the_unmatched_message_by_code_only(message_event, posts, capsys):
+    message_event["body"] = '{"action": "chat", "text": "my secret"}'
+    posts.accept()
+    default.handler(message_event, None)
+    out = capsys.readouterr().out
+    assert json.loads(out) == {
+        "level": "INFO",
+        "event": "unmatched",
+        "connectionId": "Zx1mHdJ-tjMCJgQ=",
+        "code": "UnknownAction",
+    }
+    assert "my secret" not in out
+
+
 def test_default_survives_a_client_that_already_left(message_event, posts, capsys):
     message_event["body"] = "hello"
     posts.gone()
     assert default.handler(message_event, None) == {"statusCode": 200}
-    assert '"event": "gone"' in capsys.readouterr().out
+    gone, unmatched = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert gone == {"level": "INFO", "event": "gone", "connectionId": "Zx1mHdJ-tjMCJgQ=", "route": "$default"}
+    assert unmatched["code"] == "BadRequest"
+
+
+def test_gone_names_the_connection_that_left(posts):
+    posts.gone()
+    with pytest.raises(connections.ClientGone) as caught:
+        connections.post("the-one-that-left", '"Hello"')
+    assert caught.value.args == ("the-one-that-left",)
 
 
 def test_a_throttled_post_is_sent_again_and_arrives_once(message_event, posts, monkeypatch):
