@@ -10,6 +10,7 @@ BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
 CLIENTS   ?= 200
+MUTATE_JOBS ?= 2
 # Sign-in at $connect: none, cognito or oidc (+ OIDC_ISSUER, OIDC_AUDIENCE). Unset: a deploy keeps the stack's
 # current setting (none on the first deploy); make local serves none.
 AUTH      ?=
@@ -29,7 +30,7 @@ export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local web load bench rehearse package deploy deploy-iam deploy-main outputs delete clean \
+.PHONY: help setup test lint local web load bench mutate rehearse package deploy deploy-iam deploy-main outputs delete clean \
 	user token
 
 help: ## List the targets
@@ -85,6 +86,18 @@ bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes benc
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
 	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))
+
+mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not in CI): the score, then survivors
+	rm -rf mutants
+	SHARED_DIR="$$($(PY) -c 'from tests.shared_data import shared_dir; print(shared_dir())')" \
+	  $(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(VENV)/bin/mutmut export-cicd-stats >/dev/null
+	@$(PY) -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
+	  caught = s["killed"] + s["timeout"]; \
+	  print(f"{caught} of {s[\"total\"]} mutants caught ({100 * caught / s[\"total\"]:.1f}%):", \
+	        f"{s[\"killed\"]} killed, {s[\"timeout\"]} timed out, {s[\"survived\"]} survived,", \
+	        f"{s[\"no_tests\"]} not covered by any unit test")'
+	@echo "Survivors: $(VENV)/bin/mutmut results; one of them: $(VENV)/bin/mutmut show <name>"
 
 # The artifact bucket: BUCKET if given, else one per account and region, created (private) when missing.
 RESOLVE_BUCKET = bucket="$(BUCKET)"; \
