@@ -14,6 +14,7 @@ from pathlib import Path
 from emulator import template
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.cognito import LocalCognito
+from emulator.coldstart import MODES
 from emulator.gateway import Gateway, Quotas
 from emulator.runtime import function_environment, stop_forkserver
 
@@ -35,6 +36,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--standin-ttft-ms", type=float, default=300.0, help="stand-in first-token delay")
     parser.add_argument("--bedrock-read-timeout", type=float, help="BEDROCK_READ_TIMEOUT for the functions, s")
     parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
+    parser.add_argument(
+        "--cold-start",
+        choices=MODES,
+        default="fast",
+        help="fast: forked environments (boto3 preloaded); real: each cold start costs the handler's import in a "
+        "fresh interpreter, as on Lambda",
+    )
     parser.add_argument("--max-message-bytes", type=int, default=defaults.max_message_bytes)
     parser.add_argument("--max-frame-bytes", type=int, default=defaults.max_frame_bytes, help="per client frame")
     parser.add_argument("--idle-timeout", type=float, default=defaults.idle_timeout, help="seconds")
@@ -81,6 +89,7 @@ async def serve(args: argparse.Namespace) -> None:
         retry_delays=args.lambda_retry_delays,
         web_dir=args.web_dir,
     )
+    gateway.runtime.cold_start = args.cold_start
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,6 +5,8 @@ keeping module state warm between them; when all of a function's environments ar
 template's Timeout is enforced by killing the process, and a crash ends only that environment. Processes fork
 from a forkserver that has boto3 already imported, so a cold start costs the handler's own INIT, not Python's,
 and 200 concurrent environments fit on a small machine (their boto3 pages are shared copy-on-write).
+`cold_start = "real"` makes each cold start cost what the handler's import costs in a fresh interpreter, as on
+Lambda (emulator/coldstart.py).
 
 This module is also what the forkserver preloads: keep its imports to the standard library.
 """
@@ -30,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
+
+from emulator.coldstart import ColdStarts
 
 if TYPE_CHECKING:
     from emulator.template import Function
@@ -327,6 +331,8 @@ class Runtime:
         self._all: set[_Environment] = set()
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
+        self.cold_start = "fast"  # or "real": see emulator/coldstart.py
+        self._cold_starts = ColdStarts()
 
     def pids(self) -> list[int]:
         """Every live environment process and the forkserver: what the emulator's memory is made of."""
@@ -376,8 +382,13 @@ class Runtime:
         if env is None:
             env = _Environment(function, self.spec(function))
             self._all.add(env)
+            # Measured while the environment starts, so the first cold start is not paid twice.
+            fresh = self._cold_starts.init_ms(env.spec) if self.cold_start == "real" else None
+            started = time.perf_counter()
             try:
                 await env.start()
+                if fresh is not None:
+                    await self._as_on_lambda(env, await asyncio.shield(fresh), started)
             except (_InitError, _Exited) as exc:
                 log.info("INIT_REPORT %s failed: %s", function.logical_id, exc)
                 await self._discard(env)
@@ -425,6 +436,11 @@ class Runtime:
             report += f"\tInit Duration: {env.init_ms:.2f} ms"
         log.info("%s", report)
         return result
+
+    async def _as_on_lambda(self, env: _Environment, fresh_ms: float, started: float) -> None:
+        """Stretch a forked environment's INIT to the handler's import time in a fresh interpreter."""
+        await asyncio.sleep(max(0.0, fresh_ms - _ms_since(started)) / 1000)
+        env.init_ms = max(env.init_ms or 0.0, fresh_ms)
 
     async def _discard(self, env: _Environment) -> None:
         self._all.discard(env)

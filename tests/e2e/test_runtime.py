@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 import websockets
@@ -147,3 +148,23 @@ async def test_logs_read_like_sam_local(emulator, caplog):
         end = lines.index(f"END RequestId: {lambda_request_id}")
         assert start < end < lines.index(f"REPORT RequestId: {lambda_request_id}")
     assert f"probe echo {request_id}" in lines  # the handler's own output, between START and END
+
+
+async def test_real_cold_starts_cost_the_handlers_import_in_a_fresh_interpreter(emulator, caplog):
+    """--cold-start real (issue 15): a forked environment's INIT is only the handler's own lines; on Lambda the
+    probe's INIT also imports boto3 and builds its client, which is what `real` charges and reports."""
+    init_ms, first_call_s = {}, {}
+    for mode in ("fast", "real"):
+        caplog.clear()
+        async with emulator(probe_template({"echo": "echo"})) as gateway:
+            gateway.runtime.cold_start = mode
+            async with websockets.connect(gateway.url) as ws:
+                started = time.monotonic()
+                await ws.send('{"action": "echo"}')
+                await receive_json(ws)
+                first_call_s[mode] = time.monotonic() - started
+                await eventually(lambda: "Init Duration" in caplog.text)
+        (init_ms[mode],) = [float(ms) for ms in re.findall(r"Init Duration: ([\d.]+) ms", caplog.text)]
+    # boto3's import, measured: hundreds of ms on any machine; forked, it is already in memory.
+    assert init_ms["real"] >= 100 and init_ms["real"] >= init_ms["fast"] + 50
+    assert first_call_s["real"] >= init_ms["real"] / 1000  # and the client waited for it
