@@ -17,6 +17,11 @@ AUTH      ?=
 OIDC_ISSUER   ?=
 OIDC_AUDIENCE ?=
 URL       ?=
+# Conversations (main.yml's parameters of the same names; README "Configuration").
+MAX_TOKENS         ?= 1024
+SYSTEM_PROMPT      ?=
+HISTORY_MAX_TOKENS ?= 20000
+HISTORY_TTL_DAYS   ?= 30
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,6 +33,9 @@ AWS    ?= $(if $(wildcard $(VENV)/bin/aws),$(VENV)/bin/aws,aws)
 export AWS_PAGER :=
 export AWS_CLI_AUTO_PROMPT := off
 PACKAGED := build/main.packaged.yml
+# Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
+# deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
+CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test lint local web load bench mutate rehearse package deploy deploy-iam deploy-main outputs delete clean \
@@ -63,7 +71,8 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 
 local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
-	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p))
+	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
+	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
 web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
 	@url="$(URL)"; auth="$(AUTH)"; client=""; \
@@ -81,8 +90,9 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) ## Relay vs the article's serial loop, in the emulator; writes bench/results.json
-	$(PY) -m bench $(if $(FULL),--full,)
+bench: $(PY) ## Relay vs the article's serial loop, then a conversation turn's cost (SECTION=relay|conversations: one)
+	$(if $(filter-out conversations,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,))
+	$(if $(filter-out relay,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
 	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))
@@ -134,7 +144,8 @@ deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --no-fail-on-empty-changeset \
-	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS)
+	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
+	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)"
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \
 	echo; echo "WebSocket URL: $$url"; \

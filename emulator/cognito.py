@@ -6,15 +6,15 @@ resources: it creates each in moto and returns the id moto gave it, which `Ref` 
 it through AWS_ENDPOINT_URL_COGNITO_IDP (boto3 honours it). moto signs every pool's tokens with one fixed key
 committed in its source: these tokens are for local runs only.
 
-The moto server is started on first use (a template without Cognito resources starts nothing). It belongs with
-the other local AWS services in one moto server (emulator/aws_services.py, when that lands): `start_moto` is the
-piece to fold in.
+The moto server is started on first use (a template without Cognito resources starts nothing); it is the one
+server emulator/aws_services.py runs for every local AWS service.
 """
 
 import logging
-import threading
 
 import boto3
+
+from emulator.aws_services import moto_endpoint
 
 log = logging.getLogger("emulator.cognito")
 
@@ -46,22 +46,10 @@ _CLIENT_PROPERTIES = (
     "TokenValidityUnits",
 )
 
-_lock = threading.Lock()
-_server = None
-
 
 def start_moto() -> str:
-    """The process's moto server (127.0.0.1, a free port), started once; its URL."""
-    global _server
-    with _lock:
-        if _server is None:
-            from moto.server import ThreadedMotoServer  # on demand: moto takes a while to import
-
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            _server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            _server.start()
-        host, port = _server.get_host_and_port()
-    return f"http://{host}:{port}"
+    """The process's one moto server (emulator/aws_services.py), started on first use; its URL."""
+    return moto_endpoint()
 
 
 class LocalCognito:

@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from emulator import authorizer, connections, events, frames, static
+from emulator.aws_services import LocalServices
 from emulator.awslambda import LambdaService
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
@@ -161,6 +162,7 @@ class Gateway:
         self.functions = LambdaService(
             api.functions.values(), self.runtime, api.region, api.account_id, host, lambda_port, retry_delays
         )
+        self.services = LocalServices(api)  # the template's tables (DynamoDB), served locally by moto
         self._post_latency = post_latency_ms / 1000
         self.web_dir = web_dir
         self._tasks: set[asyncio.Task] = set()
@@ -181,7 +183,9 @@ class Gateway:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> str:
-        """Bind, then point the functions' environment at this port, then serve; returns the ws:// URL."""
+        """Bind, then point the functions' environment at this port and the local AWS services, then serve;
+        returns the ws:// URL."""
+        self.runtime.environment.update(await asyncio.to_thread(self.services.start))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
@@ -220,6 +224,7 @@ class Gateway:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.runtime.stop()
+        await asyncio.to_thread(self.services.stop)
 
     async def _close_all(self, _app: web.Application) -> None:
         await asyncio.gather(

@@ -14,7 +14,9 @@ referred to, so `Ref` gives the id the local service gave them.
 Nothing here knows our four routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
 and permissions, so a route added to main.yml is served locally with no change here. Every
 `AWS::Lambda::Function` is listed too, routed or not (Lambda's Invoke API serves them all), with its
-`AWS::Lambda::EventInvokeConfig`.
+`AWS::Lambda::EventInvokeConfig`. Resources of the types in LOCAL_SERVICE_TYPES (a DynamoDB table) are listed
+with their physical names and resolved properties, for emulator/aws_services.py to create; `Ref`/`Fn::GetAtt` of
+them resolve as CloudFormation's would.
 """
 
 import contextlib
@@ -36,6 +38,8 @@ NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 
 # (logical id, type, resolved properties) -> the physical id a local service gave the new resource
 Provision = Callable[[str, str, dict], str]
+# Resources the emulator does not imitate itself; emulator/aws_services.py creates them in a local AWS service.
+LOCAL_SERVICE_TYPES = ("AWS::DynamoDB::Table",)
 
 
 class TemplateError(Exception):
@@ -88,6 +92,16 @@ class Authorizer:
 
 
 @dataclass(frozen=True)
+class Resource:
+    """A resource a local AWS service holds: its type, physical name (what `Ref` gives) and resolved properties."""
+
+    logical_id: str
+    kind: str
+    name: str
+    properties: dict
+
+
+@dataclass(frozen=True)
 class Route:
     key: str
     function: Function | None  # None: the integration is not a Lambda proxy, which the emulator cannot run
@@ -106,6 +120,7 @@ class Api:
     routes: dict[str, Route] = field(default_factory=dict)
     functions: dict[str, Function] = field(default_factory=dict)  # every function, by logical id
     outputs: dict[str, str] = field(default_factory=dict)  # the stack's Outputs, as far as they resolve locally
+    resources: tuple[Resource, ...] = ()  # of LOCAL_SERVICE_TYPES, in template order
 
     @property
     def domain_name(self) -> str:
@@ -240,6 +255,16 @@ def load(
             continue
         with contextlib.suppress(TemplateError):  # e.g. an attribute the emulator does not model
             outputs[name] = str(resolver.resolve(output["Value"]))
+    local = tuple(
+        Resource(
+            logical_id,
+            resource["Type"],
+            resolver.resolve({"Ref": logical_id}),
+            resolver.resolve(resource.get("Properties", {})),
+        )
+        for logical_id, resource in resources.items()
+        if resource.get("Type") in LOCAL_SERVICE_TYPES
+    )
 
     return Api(
         api_id=resolver.resolve({"Ref": api_id}),
@@ -250,6 +275,7 @@ def load(
         route_selection_expression=resolver.resolve(api.get("RouteSelectionExpression", "$request.body.action")),
         routes=routes,
         functions=functions,
+        resources=local,
         outputs=outputs,
     )
 
@@ -489,7 +515,9 @@ class _Resolver:
             return self._physical_id(name, 10)  # API ids are 10 lowercase letters and digits
         if kind.startswith("AWS::ApiGatewayV2::"):
             return self._physical_id(name, 7)
-        if kind == "AWS::Lambda::Function":
+        if kind == "AWS::DynamoDB::Table" and "TableName" in props:
+            return self.resolve(props["TableName"])
+        if kind in ("AWS::Lambda::Function", "AWS::DynamoDB::Table"):
             return f"{self.pseudo['AWS::StackName']}-{name}-{self._physical_id(name, 12).upper()}"
         return name
 
@@ -508,6 +536,8 @@ class _Resolver:
             return f"wss://{self._ref(resource)}.execute-api.{region}.amazonaws.com"
         if kind == "AWS::ApiGatewayV2::Api" and attribute == "ApiId":
             return self._ref(resource)
+        if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
+            return f"arn:aws:dynamodb:{region}:{account}:table/{self._ref(resource)}"
         if kind == "AWS::Logs::LogGroup" and attribute == "Arn":
             return f"arn:aws:logs:{region}:{account}:log-group:{self._ref(resource)}:*"
         raise TemplateError(f"Fn::GetAtt {resource}.{attribute} is not emulated")

@@ -1,10 +1,11 @@
 """The wire protocol: frame shapes, input validation, and the one map from failures to error frames.
 
-String frames are reply text (deltas); object frames are control (`end`, `error`).
+String frames are reply text (deltas); object frames are control (`end`, `error`, `history`, `forgotten`).
 """
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +17,10 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 # token per character, so the default only restates the gateway's cap; lower it for a smaller-context model.
 DEFAULT_MAX_TEXT_CHARS = 128 * 1024
 EXAMPLE_MESSAGE = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+# API Gateway's WebSocket frame quota is 32 KB; every frame we post stays below it.
+FRAME_LIMIT_BYTES = 32_000
+# Conversation ids are secrets.token_urlsafe(24): 32 URL-safe characters, 192 random bits.
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
 class ErrorCode(StrEnum):
@@ -24,6 +29,8 @@ class ErrorCode(StrEnum):
     THROTTLED = "Throttled"  # Bedrock's quota: retry later
     MODEL_ERROR = "ModelError"  # Bedrock failed, before or during the reply
     INTERNAL = "Internal"  # our bug: details are in the function's log, never in the frame
+    CONVERSATION_NOT_FOUND = "ConversationNotFound"  # unknown, expired, deleted or someone else's: drop the id
+    CONVERSATION_BUSY = "ConversationBusy"  # a reply in that conversation is still streaming: wait for its end
 
 
 @dataclass(frozen=True)
@@ -37,13 +44,31 @@ def delta_frame(text: str) -> str:
     return json.dumps(text)
 
 
-def end_frame(stop_reason: str | None, input_tokens: int | None, output_tokens: int | None) -> str:
+@dataclass(frozen=True)
+class SendText:
+    text: str
+    conversation_id: str | None = None  # continue this conversation (None: the connection's current one)
+    new: bool = False  # start a fresh conversation on this connection
+
+
+def _conversation(conversation_id: str | None) -> dict:
+    return {} if conversation_id is None else {"conversationId": conversation_id}
+
+
+def end_frame(
+    stop_reason: str | None, input_tokens: int | None, output_tokens: int | None, conversation_id: str | None = None
+) -> str:
     usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
-    return json.dumps({"type": "end", "stop_reason": stop_reason, "usage": usage})
+    return json.dumps({"type": "end", "stop_reason": stop_reason, "usage": usage, **_conversation(conversation_id)})
 
 
-def error_frame(error: ProtocolError) -> str:
-    return json.dumps({"type": "error", "code": str(error.code), "message": error.message})
+def error_frame(error: ProtocolError, conversation_id: str | None = None) -> str:
+    frame = {"type": "error", "code": str(error.code), "message": error.message, **_conversation(conversation_id)}
+    return json.dumps(frame)
+
+
+def forgotten_frame(conversation_id: str) -> str:
+    return json.dumps({"type": "forgotten", "conversationId": conversation_id})
 
 
 def max_text_chars() -> int:
@@ -63,9 +88,23 @@ def parse_message(body: str | None) -> dict:
     return message
 
 
-def parse_sendtext(body: str | None) -> str:
-    """The user's text from a `sendtext` message, or ProtocolError(BadRequest) saying what is wrong."""
-    text = parse_message(body).get("text")
+def conversation_id_of(message: dict) -> str | None:
+    """The message's `conversationId` (None when absent); BadRequest if it is not a string, and
+    ConversationNotFound if it cannot be one of ours (so a made-up id never reaches the store as a key)."""
+    conversation_id = message.get("conversationId")
+    if conversation_id is None:
+        return None
+    if not isinstance(conversation_id, str):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, '"conversationId" must be a string.')
+    if not _CONVERSATION_ID.match(conversation_id):
+        raise ProtocolError(ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation.")
+    return conversation_id
+
+
+def parse_sendtext(body: str | None) -> SendText:
+    """The user's text and conversation fields of a `sendtext` message, or ProtocolError saying what is wrong."""
+    message = parse_message(body)
+    text = message.get("text")
     if text is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f'"text" is missing. Send {EXAMPLE_MESSAGE}')
     if not isinstance(text, str):
@@ -75,7 +114,13 @@ def parse_sendtext(body: str | None) -> str:
     limit = max_text_chars()
     if len(text) > limit:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f'"text" has {len(text)} characters; the limit is {limit}.')
-    return text
+    new = message.get("new", False)
+    if not isinstance(new, bool):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, '"new" must be true or false.')
+    conversation_id = conversation_id_of(message)
+    if new and conversation_id is not None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, 'Send either "new": true or a "conversationId", not both.')
+    return SendText(text, conversation_id, new)
 
 
 def unknown_action(body: str | None) -> ProtocolError:

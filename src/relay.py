@@ -12,10 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from connections import ClientGone
-from protocol import ProtocolError, end_frame, error_frame, model_failure
-
-# API Gateway's WebSocket frame size is 32 KB; joined deltas stay below it.
-FRAME_LIMIT_BYTES = 32_000
+from protocol import FRAME_LIMIT_BYTES, ProtocolError, end_frame, error_frame, model_failure
 
 
 @dataclass
@@ -28,16 +25,23 @@ class Outcome:
     error: ProtocolError | None = None  # what the client was told went wrong
     cause: Exception | None = field(default=None, repr=False)  # why, for the log only
     gone: bool = False  # the client left before the reply was done
+    turn: int | None = None  # the turn's number in its conversation
+    history_turns: int | None = None  # stored turns the model was sent with the new text
+    received: list[str] = field(default_factory=list, repr=False)  # the text of every delta frame delivered
+
+    @property
+    def text(self) -> str:
+        """The reply exactly as the client received it."""
+        return "".join(self.received)
 
 
 class _Outbox:
-    """Deltas waiting for the sender, already JSON-escaped, plus the one closing control frame."""
+    """Deltas waiting for the sender, already JSON-escaped, until the reply has no more."""
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._cond = threading.Condition()
         self._pending: list[str] = []
-        self._closing: str | None = None
         self._closed = False
         self.stopped = False  # set once the sender can post no more
 
@@ -54,9 +58,9 @@ class _Outbox:
             self._pending.extend(pieces)
             self._cond.notify()
 
-    def close(self, frame: str) -> None:
+    def close(self) -> None:
         with self._cond:
-            self._closing, self._closed = frame, True
+            self._closed = True
             self._cond.notify()
 
     def stop(self) -> None:
@@ -65,22 +69,19 @@ class _Outbox:
             self._cond.notify()
 
     def take(self) -> str | None:
-        """The next frame to post: every waiting delta that fits, joined; then the closing frame; then None."""
+        """The next frame to post: every waiting delta that fits, joined; None once there are no more."""
         with self._cond:
             while not (self._pending or self._closed or self.stopped):
                 self._cond.wait()
-            if self.stopped:
+            if self.stopped or not self._pending:
                 return None
-            if self._pending:
-                size, count = 2, 0
-                for piece in self._pending:
-                    if count and size + len(piece) > self._limit:
-                        break
-                    size, count = size + len(piece), count + 1
-                joined, self._pending = self._pending[:count], self._pending[count:]
-                return '"' + "".join(joined) + '"'
-            frame, self._closing = self._closing, None
-            return frame
+            size, count = 2, 0
+            for piece in self._pending:
+                if count and size + len(piece) > self._limit:
+                    break
+                size, count = size + len(piece), count + 1
+            joined, self._pending = self._pending[:count], self._pending[count:]
+            return '"' + "".join(joined) + '"'
 
 
 def _send_all(outbox: _Outbox, send: Callable[[str], None], outcome: Outcome) -> None:
@@ -95,6 +96,7 @@ def _send_all(outbox: _Outbox, send: Callable[[str], None], outcome: Outcome) ->
             outbox.stop()
         else:
             outcome.frames += 1
+            outcome.received.append(json.loads(frame))
 
 
 def relay(
@@ -102,11 +104,14 @@ def relay(
     send: Callable[[str], None],
     close_stream: Callable[[], None],
     limit: int = FRAME_LIMIT_BYTES,
+    finish: Callable[[Outcome], str | None] | None = None,
 ) -> Outcome:
     """Post every text delta of an InvokeModelWithResponseStream body, then one `end` or `error` frame.
 
     `send` posts one frame and raises ClientGone when the client has left; then reading stops at the next
-    event and `close_stream` ends the model's work, so no tokens are generated for nobody.
+    event and `close_stream` ends the model's work, so no tokens are generated for nobody. `finish` runs once
+    every delta has been posted (or could not be), before the closing frame: it may store the outcome and
+    returns the conversation id the closing frame carries.
     """
     outcome = Outcome()
     outbox = _Outbox(limit)
@@ -121,11 +126,23 @@ def relay(
         outcome.error, outcome.cause = model_failure(exc), exc
     if outbox.stopped:
         close_stream()
-    if outcome.error:
-        outbox.close(error_frame(outcome.error))
-    else:
-        outbox.close(end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens))
+    outbox.close()
     sender.join()
+    conversation_id = finish(outcome) if finish else None
+    if outbox.stopped:  # the client left, or cannot be posted to: nobody to tell
+        return outcome
+    if outcome.error:
+        closing = error_frame(outcome.error, conversation_id)
+    else:
+        closing = end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id)
+    try:
+        send(closing)
+    except ClientGone:
+        outcome.gone = True
+    except Exception as exc:
+        outcome.cause = outcome.cause or exc
+    else:
+        outcome.frames += 1
     return outcome
 
 

@@ -13,6 +13,7 @@ documented, so the stand-in accepts any string and logs a warning once per value
 """
 
 import functools
+import itertools
 import json
 import logging
 import re
@@ -40,6 +41,8 @@ class Invocation:
     prompt: str  # the text of the last user message, as sent
     texts: list[str]  # every text in the request (system and messages), for the input-token estimate
     max_tokens: int
+    messages: int = 1  # how many messages the request carried
+    system: bool = False  # whether it carried a system prompt
 
 
 def model_name(model_id: str) -> str:
@@ -121,6 +124,19 @@ def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
         texts += message_texts
         if message["role"] == "user":
             prompt = "\n".join(message_texts)
-    if prompt is None:
-        raise BedrockError.validation('messages: the first message must use the "user" role')
-    return Invocation(model_id, model, prompt, texts, max_tokens)
+    _check_roles([message["role"] for message in messages])
+    assert prompt is not None  # the first message is the user's
+    return Invocation(model_id, model, prompt, texts, max_tokens, len(messages), bool(system))
+
+
+def _check_roles(roles: list[str]) -> None:
+    """Claude's conversation rules, which Bedrock passes through with Anthropic's wording: the first message is
+    the user's, and roles alternate (Bedrock does not merge consecutive turns, as Anthropic's own API does)."""
+    if roles[0] != "user":
+        raise BedrockError.validation('messages: first message must use the "user" role')
+    for previous, role in itertools.pairwise(roles):
+        if role == previous:
+            raise BedrockError.validation(
+                f'messages: roles must alternate between "user" and "assistant", but found multiple "{role}" roles '
+                "in a row"
+            )

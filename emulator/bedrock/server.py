@@ -43,6 +43,8 @@ class StreamRecord:
     model_id: str
     started_at: float  # the request arrived
     prompt_hash: str = ""  # script.prompt_hash() of the last user text as sent, directives included
+    messages: int = 0  # how many messages the request carried (history + the new one)
+    system: bool = False  # whether the request carried a system prompt
     status: int = 200  # the HTTP status answered
     error: str | None = None  # Bedrock error code sent, before the stream or as its exception event
     planned: int = 0  # text deltas the reply had (after max_tokens)
@@ -143,6 +145,7 @@ class BedrockStandIn:
         model = model_name(record.model_id)
         invocation = parse_body(record.model_id, model, await request.read())
         record.prompt_hash = prompt_hash(invocation.prompt)
+        record.messages, record.system = invocation.messages, invocation.system
         await self._notify()
         prompt, directives = parse_directives(invocation.prompt)
         if directives.fault in INITIAL_FAULTS:

@@ -73,6 +73,7 @@ class State:
     log_groups: dict[str, dict]
     roles: dict[str, dict]  # by name: Arn, Description, Policies (name -> document as JSON text)
     buckets: dict[str, dict]  # by name: Region, CreationDate, PublicAccessBlock, Objects (key -> bytes)
+    tables: dict[str, dict]  # DynamoDB table descriptions, by name
 
 
 class SimulatedAccount:
@@ -115,6 +116,7 @@ class SimulatedAccount:
         stacks = {s["StackName"]: s for s in cloudformation.describe_stacks()["Stacks"]}
         iam = self.client("iam", region)
         s3 = self.client("s3", region)
+        dynamodb = self.client("dynamodb", region)
         return State(
             stacks=stacks,
             events={name: cloudformation.describe_stack_events(StackName=name)["StackEvents"] for name in stacks},
@@ -123,6 +125,9 @@ class SimulatedAccount:
             log_groups={g["logGroupName"]: g for g in self.client("logs", region).describe_log_groups()["logGroups"]},
             roles={r["RoleName"]: self._role(iam, r) for r in iam.list_roles()["Roles"]},
             buckets={b["Name"]: self._bucket(s3, b) for b in s3.list_buckets()["Buckets"]},
+            tables={
+                name: dynamodb.describe_table(TableName=name)["Table"] for name in dynamodb.list_tables()["TableNames"]
+            },
         )
 
     @staticmethod

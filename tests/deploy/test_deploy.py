@@ -41,8 +41,15 @@ HANDLERS = {
     "Disconnect": "disconnect.handler",
     "Default": "default.handler",
     "SendText": "sendtext.handler",
+    "Conversations": "conversations.handler",
 }
 FUNCTIONS = {f"{STACK}-{name}" for name in HANDLERS}
+CONVERSATION_PARAMETERS = {
+    "MaxTokens": "512",
+    "SystemPrompt": "Answer in one line.",
+    "HistoryMaxTokens": "8000",
+    "HistoryTtlDays": "7",
+}
 
 
 @dataclass(repr=False)  # a failing test shows its assertion, not megabytes of state
@@ -70,7 +77,16 @@ def rehearsal(account, tmp_path_factory) -> Rehearsal:
     (src / "__pycache__").mkdir(exist_ok=True)
     (src / "__pycache__" / "relay.cpython-311.pyc").write_bytes(b"stale bytecode")
 
-    variables = {"STACK": STACK, "STAGE": STAGE, "REGION": REGION, "MODEL_ID": MODEL_ID}
+    variables = {
+        "STACK": STACK,
+        "STAGE": STAGE,
+        "REGION": REGION,
+        "MODEL_ID": MODEL_ID,
+        "MAX_TOKENS": "512",
+        "SYSTEM_PROMPT": "Answer in one line.",  # spaces: the recipe must quote it
+        "HISTORY_MAX_TOKENS": "8000",
+        "HISTORY_TTL_DAYS": "7",
+    }
     before = account.state(REGION)
     deploy = succeeded(account.make(tree, "deploy", **variables))
     deployed = account.state(REGION)
@@ -213,7 +229,15 @@ def test_the_handler_names_a_callable_that_imports_from_the_zip(rehearsal, tmp_p
 
 def test_functions_use_the_role_arns_exported_by_the_iam_stack(rehearsal):
     exports, roles = rehearsal.deployed.exports, rehearsal.deployed.roles
-    names = ("BasicRoleArn", "BasicRoleName", "SendTextRoleArn", "SendTextRoleName", "AuthorizerRoleArn")
+    names = (
+        "BasicRoleArn",
+        "BasicRoleName",
+        "SendTextRoleArn",
+        "SendTextRoleName",
+        "ConversationsRoleArn",
+        "ConversationsRoleName",
+        "AuthorizerRoleArn",
+    )
     assert exports.keys() == {f"{IAM_STACK}-{n}" for n in names}
     outputs = rehearsal.deployed.stacks[IAM_STACK]["Outputs"]
     iam_outputs = {o["OutputKey"]: (o["OutputValue"], o["ExportName"]) for o in outputs}
@@ -221,11 +245,14 @@ def test_functions_use_the_role_arns_exported_by_the_iam_stack(rehearsal):
     basic, sendtext = exports[f"{IAM_STACK}-BasicRoleArn"], exports[f"{IAM_STACK}-SendTextRoleArn"]
     assert roles[exports[f"{IAM_STACK}-BasicRoleName"]]["Arn"] == basic
     assert roles[exports[f"{IAM_STACK}-SendTextRoleName"]]["Arn"] == sendtext
+    conversations = exports[f"{IAM_STACK}-ConversationsRoleArn"]
+    assert roles[exports[f"{IAM_STACK}-ConversationsRoleName"]]["Arn"] == conversations
     assert {name: f["Role"] for name, f in rehearsal.deployed.functions.items()} == {
         f"{STACK}-Connect": basic,
         f"{STACK}-Disconnect": basic,
         f"{STACK}-Default": basic,
         f"{STACK}-SendText": sendtext,
+        f"{STACK}-Conversations": conversations,
     }
 
 
@@ -235,11 +262,32 @@ def test_make_line_variables_reach_the_stack_parameters(rehearsal):
 
     assert parameters(IAM_STACK) == {"AppStackName": STACK, "ModelId": MODEL_ID}
     main = parameters(STACK)
-    assert {k: main[k] for k in ("IamStackName", "ModelId", "StageName")} == {
+    assert {k: main[k] for k in ("IamStackName", "ModelId", "StageName", *CONVERSATION_PARAMETERS)} == {
         "IamStackName": IAM_STACK,
         "ModelId": MODEL_ID,
         "StageName": STAGE,
+        **CONVERSATION_PARAMETERS,
     }
+
+
+def test_the_table_is_deployed_with_the_stack_and_both_functions_that_use_it_get_its_name(rehearsal):
+    (name,) = rehearsal.deployed.tables
+    table = rehearsal.deployed.tables[name]
+    assert name.startswith(f"{STACK}-Table-")  # CloudFormation's name: a redeploy never collides with it
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+    functions = rehearsal.deployed.functions
+    sendtext = functions[f"{STACK}-SendText"]["Environment"]["Variables"]
+    conversations = functions[f"{STACK}-Conversations"]["Environment"]["Variables"]
+    assert sendtext["TABLE_NAME"] == conversations["TABLE_NAME"] == name
+    # As text: moto keeps a Number parameter's value as a number even in an environment variable.
+    assert {k: str(sendtext[k]) for k in ("MAX_TOKENS", "SYSTEM_PROMPT", "HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
+        "MAX_TOKENS": "512",
+        "SYSTEM_PROMPT": "Answer in one line.",
+        "HISTORY_MAX_TOKENS": "8000",
+        "HISTORY_TTL_DAYS": "7",
+    }
+    assert rehearsal.redeployed.tables.keys() == {name}  # the redeploy kept it (and its conversations)
 
 
 def test_model_id_stage_and_region_reach_the_function_environment(rehearsal):
@@ -309,5 +357,6 @@ def test_make_delete_removes_the_main_stack_then_the_iam_stack(rehearsal):
 def test_make_delete_leaves_the_account_clean_but_for_the_artifact_bucket(rehearsal):
     deleted = rehearsal.deleted
     assert (deleted.exports, deleted.functions, deleted.log_groups, deleted.roles) == ({}, {}, {}, {})
+    assert deleted.tables == {}  # DeletionPolicy Delete: the chats go with the stack (README, "What is stored")
     # Kept on purpose (see the Makefile): the next deploy reuses it.
     assert deleted.buckets.keys() == {BUCKET}

@@ -116,14 +116,15 @@ def emulator(tmp_path: Path) -> Callable:
         quotas: Quotas | None = None,
         environment: dict[str, str] | None = None,
         code_dir: Path | None = None,
+        parameters: dict[str, str] | None = None,
         **kwargs,
     ) -> AsyncIterator[Gateway]:
         if isinstance(source, str):
             path = tmp_path / "template.yml"
             path.write_text(source)
-            parameters = {"ProbeDir": str(tmp_path)}
+            parameters = {"ProbeDir": str(tmp_path), **(parameters or {})}
         else:
-            path, parameters = source, {}
+            path, parameters = source, parameters or {}
         api = template.load(path, parameters, code_dir=code_dir)
         gateway = Gateway(api, environment, quotas, port=0, **kwargs)
         try:

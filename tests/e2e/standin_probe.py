@@ -26,7 +26,7 @@ def via_client(text: str) -> dict:
     """model.open_stream, read as the relay reads it: what botocore raises, and the text before it did."""
     texts: list[str] = []
     try:
-        for event in model.open_stream(text):
+        for event in model.open_stream(model.user_message(text)):
             chunk = json.loads(event["chunk"]["bytes"])
             if chunk["type"] == "content_block_delta":
                 texts.append(chunk["delta"]["text"])

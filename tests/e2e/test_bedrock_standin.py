@@ -21,6 +21,8 @@ from botocore.config import Config
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 from botocore.exceptions import ClientError, EventStreamError
 
+from emulator import template
+from emulator.aws_services import LocalServices
 from emulator.bedrock import BackgroundStandIn, chunk, reply_pieces, scripted_reply
 
 pytestmark = pytest.mark.e2e
@@ -407,8 +409,12 @@ def handler(bedrock: BackgroundStandIn, tmp_path_factory) -> dict:
 
     runner = bedrock.run(start_connections_stub())
     host, port = runner.addresses[0][:2]
+    # SendText keeps conversations in main.yml's table: the emulator's local DynamoDB holds it.
+    services = LocalServices(template.load(ROOT / "main.yml"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
+        services.start(),
+        TABLE_NAME=services.resources[0].name,
         PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         MODEL_ID=MODEL_ID,
         API_ENDPOINT=f"http://{host}:{port}",
@@ -434,6 +440,7 @@ def handler(bedrock: BackgroundStandIn, tmp_path_factory) -> dict:
         )
     finally:
         bedrock.run(runner.cleanup())
+        services.stop()
     assert probe.returncode == 0, probe.stderr
     return {"results": json.loads(out.read_text()), "posts": posts}
 
@@ -484,13 +491,14 @@ def test_the_handler_streams_the_scripted_reply_then_an_end_frame(handler):
 
     assert text == scripted_reply(ARTICLE)
     usage = {"input_tokens": 14, "output_tokens": len(reply_pieces(ARTICLE))}
+    assert len(end.pop("conversationId")) == 32
     assert end == {"type": "end", "stop_reason": "end_turn", "usage": usage}
 
 
 def test_the_handler_turns_initial_throttling_into_one_throttled_frame(handler):
-    assert handler["posts"]["handler-throttle"] == [
-        json.dumps({"type": "error", "code": "Throttled", "message": "The model is busy; try again shortly."})
-    ]
+    (frame,) = [json.loads(frame) for frame in handler["posts"]["handler-throttle"]]
+    assert len(frame.pop("conversationId")) == 32  # the turn is stored (failed): the conversation exists
+    assert frame == {"type": "error", "code": "Throttled", "message": "The model is busy; try again shortly."}
 
 
 @pytest.mark.parametrize(

@@ -50,9 +50,9 @@ def test_the_api_selects_routes_by_the_action_field():
 ROUTES = of_type(MAIN, "AWS::ApiGatewayV2::Route")
 
 
-def test_the_four_routes_exist():
+def test_the_routes_exist():
     keys = sorted(r["Properties"]["RouteKey"] for r in ROUTES.values())
-    assert keys == ["$connect", "$default", "$disconnect", "sendtext"]
+    assert keys == ["$connect", "$default", "$disconnect", "forget", "history", "sendtext"]
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -70,18 +70,32 @@ def test_route_is_wired_to_its_own_function_with_a_scoped_permission(route):
         for p in of_type(MAIN, "AWS::Lambda::Permission").values()
         if ref_name(p["Properties"]["FunctionName"]) == function_id
     ]
-    assert len(permissions) == 1, f"{function_id} needs exactly one permission"
-    (permission,) = permissions
-    assert permission["Principal"] == "apigateway.amazonaws.com"
-    assert permission["SourceArn"]["Fn::Sub"].endswith(f":${{Api}}/${{StageName}}/{props['RouteKey']}")
+    # One permission per route the function serves, each naming exactly that route (history and forget share a
+    # function, so it has two).
+    served = {
+        r["Properties"]["RouteKey"]
+        for r in ROUTES.values()
+        if r["Properties"]["Target"]["Fn::Sub"] == props["Target"]["Fn::Sub"]
+    }
+    assert len(permissions) == len(served), f"{function_id} needs one permission per route"
+    assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
+    arns = sorted(p["SourceArn"]["Fn::Sub"] for p in permissions)
+    assert arns == sorted(
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{Api}}/${{StageName}}/{key}"
+        for key in served
+    )
 
-    others = [r for name, r in ROUTES.items() if name != route]
-    assert all(integration_id not in r["Properties"]["Target"]["Fn::Sub"] for r in others), "one function per route"
+    others = [r for name, r in ROUTES.items() if r["Properties"]["RouteKey"] not in served]
+    assert all(integration_id not in r["Properties"]["Target"]["Fn::Sub"] for r in others)
 
 
-def test_deployment_depends_on_every_route():
-    (deployment,) = of_type(MAIN, "AWS::ApiGatewayV2::Deployment").values()
-    assert set(deployment["DependsOn"]) == set(ROUTES)
+def test_the_stage_deploys_itself_whenever_a_route_changes():
+    # A Deployment resource is made once: a stage pinned to it never serves a route added by a later deploy
+    # (it answers Forbidden). AutoDeploy makes API Gateway redeploy the stage on every change of the API.
+    (stage,) = of_type(MAIN, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["AutoDeploy"] is True
+    assert "DeploymentId" not in stage["Properties"]
+    assert of_type(MAIN, "AWS::ApiGatewayV2::Deployment") == {}
 
 
 FUNCTIONS = of_type(MAIN, "AWS::Lambda::Function")
@@ -170,12 +184,85 @@ def test_the_wildcard_check_finds_a_star_resource_wherever_it_is(resource):
 
 
 def test_manage_connections_is_scoped_to_this_api_and_stage():
-    policies = of_type(MAIN, "AWS::IAM::RolePolicy")
-    assert len(policies) == 2
+    policies = {name: p for name, p in of_type(MAIN, "AWS::IAM::RolePolicy").items() if "ManageConnections" in name}
+    assert len(policies) == 3  # SendText, Default (basic role), Conversations
     for policy in policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == "execute-api:ManageConnections"
         assert statement["Resource"]["Fn::Sub"].endswith(":${Api}/${StageName}/POST/@connections/*")
+
+
+TABLE = RESOURCES["Table"]
+
+
+def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_a_deliberate_deletion_policy():
+    props = TABLE["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    # `make delete` removes chats with the stack; a replacement keeps the old table rather than emptying it.
+    assert (TABLE["DeletionPolicy"], TABLE["UpdateReplacePolicy"]) == ("Delete", "Retain")
+    assert props["DeletionProtectionEnabled"] is False
+    assert "TableName" not in props  # a fixed name would collide with a retained table on the next deploy
+
+
+@pytest.mark.parametrize(
+    ("role", "actions"),
+    [
+        ("SendTextRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]),
+        (
+            "ConversationsRoleName",
+            ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"],
+        ),
+    ],
+)
+def test_only_the_functions_that_use_the_table_get_only_the_actions_they_use_on_only_this_table(role, actions):
+    granted = [
+        p["Properties"]
+        for p in of_type(MAIN, "AWS::IAM::RolePolicy").values()
+        if any("dynamodb:" in str(s["Action"]) for s in p["Properties"]["PolicyDocument"]["Statement"])
+    ]
+    assert len(granted) == 2
+    (policy,) = [p for p in granted if p["RoleName"]["Fn::ImportValue"]["Fn::Sub"].endswith(role)]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert sorted(statement["Action"]) == actions
+    assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
+
+
+def test_every_function_that_names_the_table_is_granted_it_and_no_other():
+    users = {
+        name
+        for name, f in FUNCTIONS.items()
+        if "TABLE_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert users == {"SendTextFunction", "ConversationsFunction"}
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [("MaxTokens", 1, 64000), ("HistoryMaxTokens", 0, 150000), ("HistoryTtlDays", 1, 365)],
+)
+def test_conversation_parameters_are_validated(name, low, high):
+    parameter = MAIN["Parameters"][name]
+    assert (parameter["Type"], parameter["MinValue"], parameter["MaxValue"]) == ("Number", low, high)
+    assert MAIN["Parameters"]["MaxTokens"]["Default"] == 1024  # the article's
+    assert MAIN["Parameters"]["SystemPrompt"]["Default"] == ""  # none: the article's request
+    assert MAIN["Parameters"]["SystemPrompt"]["MaxLength"] <= 2000  # Lambda's 4 KB environment
+
+
+def test_sendtext_gets_the_table_and_the_conversation_settings():
+    variables = FUNCTIONS["SendTextFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["TABLE_NAME"] == {"Ref": "Table"}
+    assert {k: variables[k] for k in ("MAX_TOKENS", "SYSTEM_PROMPT", "HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
+        "MAX_TOKENS": {"Ref": "MaxTokens"},
+        "SYSTEM_PROMPT": {"Ref": "SystemPrompt"},
+        "HISTORY_MAX_TOKENS": {"Ref": "HistoryMaxTokens"},
+        "HISTORY_TTL_DAYS": {"Ref": "HistoryTtlDays"},
+    }
 
 
 def model_policy(model_id: str) -> list[dict]:

@@ -22,14 +22,22 @@ os.environ.update(
     API_ENDPOINT="https://abcdef1234.execute-api.ap-northeast-1.amazonaws.com",
     STAGE="dev",
     MODEL_ID="jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+    TABLE_NAME="conversations-test",
 )
-for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"):
+for name in (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+):
     os.environ.pop(name, None)
 from bedrock_body import RawStream  # noqa: E402
 
 import connections  # noqa: E402
+import conversation  # noqa: E402
 import logs  # noqa: E402
 import model  # noqa: E402
+import store  # noqa: E402
 
 os.environ.clear()
 os.environ.update(_saved)
@@ -140,3 +148,35 @@ def log_level(monkeypatch):
     yield set_level
     monkeypatch.undo()
     importlib.reload(logs)
+
+
+CONVERSATION_ID = "Conversation_id-0123456789abcdef"  # what conversation.new_id issues in unit tests
+
+
+@pytest.fixture(autouse=True)
+def table(monkeypatch):
+    """Stubber on the DynamoDB client, in every unit test: a store call nobody queued fails the test.
+
+    `table.fresh()` queues what a message on a connection with no conversation costs (GetItem of the connection's
+    record, PutItem of it, PutItem reserving turn 1, UpdateItem storing the reply); `table.calls` lists every
+    call made, as (operation, parameters). New conversations get CONVERSATION_ID.
+    """
+    monkeypatch.setattr(conversation, "new_id", lambda: CONVERSATION_ID)
+    stubber = Stubber(store.client)
+    calls: list[tuple[str, dict]] = []
+
+    def record(params, model, **_):
+        calls.append((model.name, params))
+
+    def fresh() -> None:
+        stubber.add_response("get_item", {})
+        stubber.add_response("put_item", {})
+        stubber.add_response("put_item", {})
+        stubber.add_response("update_item", {})
+
+    stubber.fresh, stubber.calls = fresh, calls
+    store.client.meta.events.register("before-parameter-build.dynamodb", record)
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+    store.client.meta.events.unregister("before-parameter-build.dynamodb", record)

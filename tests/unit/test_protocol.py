@@ -39,7 +39,7 @@ def test_control_frames_are_objects_with_a_type():
 
 
 def test_sendtext_text_is_returned_as_sent():
-    assert parse_sendtext('{"action": "sendtext", "text": "  keep  spaces "}') == "  keep  spaces "
+    assert parse_sendtext('{"action": "sendtext", "text": "  keep  spaces "}').text == "  keep  spaces "
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_each_bad_message_says_exactly_what_is_wrong(body, message):
 
 def test_text_of_exactly_the_limit_is_accepted(monkeypatch):
     monkeypatch.setenv("MAX_TEXT_CHARS", "5")
-    assert parse_sendtext('{"text": "12345"}') == "12345"
+    assert parse_sendtext('{"text": "12345"}').text == "12345"
     with pytest.raises(ProtocolError, match="has 6 characters; the limit is 5"):
         parse_sendtext('{"text": "123456"}')
 

@@ -5,12 +5,18 @@ from types import SimpleNamespace
 
 import pytest
 from bedrock_body import RawStream, frame, reply_messages
+from conftest import CONVERSATION_ID
 
 import sendtext
 from protocol import DEFAULT_MAX_TEXT_CHARS
 
 ARTICLE = ["Hello", "! I'm", " an AI", " assistant create", "d by Anthropic"]
-END = {"type": "end", "stop_reason": "end_turn", "usage": {"input_tokens": 14, "output_tokens": len(ARTICLE)}}
+END = {
+    "type": "end",
+    "stop_reason": "end_turn",
+    "usage": {"input_tokens": 14, "output_tokens": len(ARTICLE)},
+    "conversationId": CONVERSATION_ID,
+}
 
 
 def send(event, body) -> dict:
@@ -18,7 +24,8 @@ def send(event, body) -> dict:
     return sendtext.handler(event, None)
 
 
-def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(message_event, bedrock, posts):
+def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(message_event, bedrock, posts, table):
+    table.fresh()
     raw = RawStream(reply_messages(ARTICLE), pace=posts.pace)  # each delta after the last one's post: no joining
     bedrock.reply(raw)
     for piece in ARTICLE:
@@ -29,7 +36,8 @@ def test_streams_each_delta_as_the_articles_json_string_then_the_end_frame(messa
     assert raw.read == len(raw.messages)
 
 
-def test_the_request_is_the_anthropic_messages_body_with_1024_max_tokens(message_event, bedrock, posts):
+def test_the_request_is_the_anthropic_messages_body_with_1024_max_tokens(message_event, bedrock, posts, table):
+    table.fresh()
     """Pinned literally (not rebuilt with model.request_body, the code under test): the model, the token cap
     and the shape Bedrock's Anthropic models accept."""
     bedrock.reply(RawStream(reply_messages(["Hi"])))
@@ -45,7 +53,8 @@ def test_the_request_is_the_anthropic_messages_body_with_1024_max_tokens(message
     ]
 
 
-def test_frame_bytes_match_the_article_for_non_ascii_deltas(message_event, bedrock, posts):
+def test_frame_bytes_match_the_article_for_non_ascii_deltas(message_event, bedrock, posts, table):
+    table.fresh()
     pieces = ["\n\n\u2022", " Math"]
     bedrock.reply(RawStream(reply_messages(pieces), pace=posts.pace))
     posts.expect('"\\n\\n\\u2022"')  # exactly what the article's wscat transcript shows
@@ -98,8 +107,9 @@ def test_text_limit_is_configurable(message_event, bedrock, posts, monkeypatch):
     ],
 )
 def test_bedrock_error_before_the_stream_ends_the_reply_with_an_error_frame(
-    message_event, bedrock, posts, code, expected
+    message_event, bedrock, posts, table, code, expected
 ):
+    table.fresh()
     bedrock.add_client_error(
         "invoke_model_with_response_stream",
         code,
@@ -122,8 +132,9 @@ def test_bedrock_error_before_the_stream_ends_the_reply_with_an_error_frame(
     ],
 )
 def test_error_event_mid_stream_sends_the_deltas_so_far_then_an_error_frame(
-    message_event, bedrock, posts, exception, expected
+    message_event, bedrock, posts, table, exception, expected
 ):
+    table.fresh()
     bedrock.reply(RawStream(reply_messages(ARTICLE, fail_after=2, exception=exception), pace=posts.pace))
     posts.expect(json.dumps(ARTICLE[0]))
     posts.expect(json.dumps(ARTICLE[1]))
@@ -133,11 +144,15 @@ def test_error_event_mid_stream_sends_the_deltas_so_far_then_an_error_frame(
         if exception == "modelStreamErrorException"
         else "The model service failed; try again shortly.",
     }
-    posts.expect(frame({"type": "error", "code": expected, "message": messages[expected]}))
+    error = {"type": "error", "code": expected, "message": messages[expected], "conversationId": CONVERSATION_ID}
+    posts.expect(frame(error))
     send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
 
-def test_client_gone_mid_stream_stops_posting_and_closes_the_bedrock_stream(message_event, bedrock, posts, capsys):
+def test_client_gone_mid_stream_stops_posting_and_closes_the_bedrock_stream(
+    message_event, bedrock, posts, table, capsys
+):
+    table.fresh()
     pieces = [f"piece {i} " for i in range(40)]
     raw = RawStream(reply_messages(pieces), pace=posts.pace)
     bedrock.reply(raw)
@@ -154,8 +169,9 @@ def test_client_gone_mid_stream_stops_posting_and_closes_the_bedrock_stream(mess
 
 
 @pytest.mark.parametrize("bedrock_fails", [False, True])
-def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock, posts, capsys, bedrock_fails):
+def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock, posts, table, capsys, bedrock_fails):
     if bedrock_fails:
+        table.fresh()
         bedrock.add_client_error("invoke_model_with_response_stream", "ThrottlingException", http_status_code=429)
     posts.gone()
     assert send(message_event, {"action": "sendtext", "text": "hi"} if bedrock_fails else "not json") == {
@@ -166,21 +182,25 @@ def test_gone_before_the_error_frame_is_logged_not_raised(message_event, bedrock
     assert logged["error"] == ("Throttled" if bedrock_fails else "BadRequest")
 
 
-def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, capsys, monkeypatch):
+def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, posts, table, capsys, monkeypatch):
+    table.fresh()
     clock = iter([100.0, 100.25])  # the handler's start and end: an injected clock, so duration_ms is exact
-    monkeypatch.setattr(sendtext, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    monkeypatch.setattr(sendtext, "time", SimpleNamespace(monotonic=lambda: next(clock), time=lambda: 1.8e9))
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.expect('"Hi"')
     posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 1}}))
     send(message_event, {"action": "sendtext", "text": "my secret question"})
     out = capsys.readouterr().out
     assert "my secret question" not in out
+    assert CONVERSATION_ID not in out  # a bearer secret: never logged at INFO
     assert json.loads(out) == {
         "level": "INFO",
         "event": "reply",
         "connectionId": "Zx1mHdJ-tjMCJgQ=",
         "route": "sendtext",
         "model": "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "turn": 1,
+        "history_turns": 0,
         "deltas": 1,
         "frames": 2,
         "stop_reason": "end_turn",
@@ -193,7 +213,8 @@ def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, 
     }
 
 
-def test_a_failed_reply_is_logged_at_error_with_its_cause(message_event, bedrock, posts, capsys):
+def test_a_failed_reply_is_logged_at_error_with_its_cause(message_event, bedrock, posts, table, capsys):
+    table.fresh()
     bedrock.add_client_error("invoke_model_with_response_stream", "ModelNotReadyException", "warming up")
     posts.accept()
     send(message_event, {"action": "sendtext", "text": "hi"})
@@ -215,8 +236,9 @@ def test_bad_input_is_logged_at_info_with_its_code(message_event, bedrock, posts
     )
 
 
-def test_log_level_debug_adds_a_line_with_the_users_text(message_event, bedrock, posts, capsys, log_level):
+def test_log_level_debug_adds_a_line_with_the_users_text(message_event, bedrock, posts, table, capsys, log_level):
     log_level("DEBUG")
+    table.fresh()
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.accept()
     posts.accept()

@@ -1,0 +1,162 @@
+"""`python -m bench.conversations` (`make bench SECTION=conversations`): what a conversation costs per turn.
+
+In the emulator (main.yml + src/, the Bedrock stand-in at ttft 0, the local DynamoDB), for a conversation with
+0, 10 and 50 stored turns (seeded directly in the table: 200-character questions, 800-character replies of 200
+tokens), one warm SendText environment:
+  dynamodb       requests per turn, by operation (counted at the local DynamoDB), in the steady state: the
+                 connection already holds the conversation
+  first_frame_ms the client's first delta - its `sendtext` send (median of REPS), against 0 stored turns
+  input_tokens   what the model was sent (the stand-in's estimate), to compare with HistoryMaxTokens
+Writes bench/conversations.json and prints a table. About half a minute.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import websockets
+
+from emulator import aws_services, template
+from emulator.bedrock import BedrockStandIn
+from emulator.gateway import Gateway
+from emulator.runtime import function_environment, stop_forkserver
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).with_name("conversations.json")
+STORED = (0, 10, 50)
+NOW = int(time.time())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.conversations", description=__doc__)
+    parser.add_argument("--reps", type=int, default=15, help="turns measured per cell (default %(default)s)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="(default bench/conversations.json)")
+    return parser.parse_args(argv)
+
+
+def seed(client, table: str, conversation_id: str, turns: int) -> None:
+    """`turns` complete turns, as SendText stores them."""
+    for number in range(1, turns + 1):
+        client.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": conversation_id},
+                "sk": {"N": str(number)},
+                "owner": {"S": "-"},
+                "user": {"S": f"Question {number}: " + "q" * 186},
+                "assistant": {"S": f"Answer {number}: " + "a" * 788},
+                "status": {"S": "complete"},
+                "stopReason": {"S": "end_turn"},
+                "inputTokens": {"N": "100"},
+                "outputTokens": {"N": "200"},
+                "startedAt": {"N": str(NOW * 1000)},
+                "deadlineAt": {"N": str(NOW * 1000)},
+                "requestId": {"S": "seeded"},
+                "expiresAt": {"N": str(NOW + 86400)},
+            },
+        )
+
+
+def hold(client, table: str, connection_id: str, conversation_id: str) -> None:
+    """The connection's record, as a first message would leave it: later messages are the steady state."""
+    client.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": f"connection#{connection_id}"},
+            "sk": {"N": "0"},
+            "conversationId": {"S": conversation_id},
+            "expiresAt": {"N": str(NOW + 3600)},
+        },
+    )
+
+
+async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) -> tuple[float, Counter, int]:
+    conversation_id = f"bench-{stored:02d}-{rep:03d}".ljust(32, "x")
+    seed(client, table, conversation_id, stored)
+    async with websockets.connect(gateway.url) as ws:
+        (connection_id,) = gateway.registry.open
+        hold(client, table, connection_id, conversation_id)
+        before = Counter(aws_services.requests)
+        started = time.monotonic()
+        await ws.send(json.dumps({"action": "sendtext", "text": f"[standin tokens=8] Turn {rep} after {stored}"}))
+        first = None
+        while isinstance(frame := json.loads(await ws.recv()), str):
+            first = first or time.monotonic()
+        assert frame.get("type") == "end" and frame["conversationId"] == conversation_id, frame
+        await asyncio.sleep(0.05)  # the $disconnect of the previous connection is not in the next count
+    used = Counter(aws_services.requests) - before
+    return (first - started) * 1000, used, frame["usage"]["input_tokens"]
+
+
+async def measure(reps: int) -> list[dict]:
+    standin = BedrockStandIn(rate=0, ttft_ms=0)
+    await standin.start()
+    api = template.load(ROOT / "main.yml")
+    gateway = Gateway(api, function_environment(standin.url), port=0)
+    await gateway.start()
+    client = gateway.services.client("dynamodb")
+    table = gateway.services.resources[0].name
+    cells = []
+    try:
+        await one_turn(gateway, client, table, 0, 999)  # a cold start, not measured
+        for stored in STORED:
+            samples = [await one_turn(gateway, client, table, stored, rep) for rep in range(reps)]
+            counts = Counter()
+            for _, used, _ in samples:
+                counts.update(used)
+            cells.append(
+                {
+                    "stored_turns": stored,
+                    "reps": reps,
+                    "first_frame_ms": round(statistics.median(s[0] for s in samples), 2),
+                    "dynamodb_per_turn": {
+                        op.rsplit(".", 1)[-1]: round(n / reps, 2) for op, n in sorted(counts.items())
+                    },
+                    "input_tokens": samples[0][2],
+                }
+            )
+    finally:
+        await gateway.stop()
+        await standin.stop()
+        stop_forkserver()
+    return cells
+
+
+def table_markdown(cells: list[dict]) -> str:
+    base = cells[0]["first_frame_ms"]
+    rows = [
+        "| stored turns | DynamoDB requests per turn | reads + writes | first frame ms (median) | added vs 0 | "
+        "input tokens sent |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for c in cells:
+        ops = c["dynamodb_per_turn"]
+        reads = sum(n for op, n in ops.items() if op in ("GetItem", "Query", "BatchGetItem"))
+        writes = sum(n for op, n in ops.items() if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"))
+        listed = ", ".join(f"{op} {n:g}" for op, n in ops.items())
+        rows.append(
+            f"| {c['stored_turns']} | {listed} | {reads:g} + {writes:g} | {c['first_frame_ms']:.1f} | "
+            f"{c['first_frame_ms'] - base:+.1f} | {c['input_tokens']} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    cells = asyncio.run(measure(args.reps))
+    print(table_markdown(cells))
+    args.output.write_text(
+        json.dumps({"cells": cells, "wall_s": round(time.monotonic() - started, 1)}, indent=2) + "\n"
+    )
+    print(f"Wrote {args.output} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""The conversation store: one DynamoDB table (TABLE_NAME), one item per turn, and the one place that talks to it.
+
+Keys: a turn is pk = conversation id, sk = 1, 2, …; a connection's current conversation is
+pk = `connection#<connectionId>`, sk = 0. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which
+deletes days late: readers skip expired items themselves. Reads are consistent: the next `sendtext` can follow an
+`end` frame at once.
+"""
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+
+TABLE = os.environ["TABLE_NAME"]
+PAGE_ITEMS = 100  # turns per Query page: one page holds 50 turns (the bench's longest) and most histories
+BATCH_ITEMS = 25  # BatchWriteItem's limit
+
+# Standard retries (3 attempts) absorb a throttled or dropped request; a store that stays down fails the turn.
+client = boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard"}))
+
+
+class Conflict(Exception):
+    """A conditional write lost (ConditionalCheckFailedException): someone else wrote that key first."""
+
+
+@dataclass
+class Turn:
+    conversation_id: str
+    number: int
+    owner: str
+    user: str
+    assistant: str = ""
+    status: str = "pending"  # pending | complete | partial | failed
+    stop_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    started_at: int = 0  # epoch ms
+    deadline_at: int = 0  # epoch ms: a pending turn older than this was abandoned (its function timed out)
+    request_id: str = ""  # the invocation that claimed the turn; only it may finish it
+    expires_at: int = 0  # epoch s
+
+
+def _is_conflict(exc: Exception) -> bool:
+    return isinstance(exc, client.exceptions.ConditionalCheckFailedException)
+
+
+def _number(value: int | None) -> dict:
+    return {"NULL": True} if value is None else {"N": str(value)}
+
+
+def _string(value: str | None) -> dict:
+    return {"NULL": True} if value is None else {"S": value}
+
+
+def _get(item: dict, name: str, default: object = None) -> object:
+    value = item.get(name)
+    if value is None or "NULL" in value:
+        return default
+    return int(value["N"]) if "N" in value else value["S"]
+
+
+def _turn(item: dict) -> Turn:
+    return Turn(
+        conversation_id=item["pk"]["S"],
+        number=int(item["sk"]["N"]),
+        owner=_get(item, "owner", "-"),
+        user=_get(item, "user", ""),
+        assistant=_get(item, "assistant", ""),
+        status=_get(item, "status", "pending"),
+        stop_reason=_get(item, "stopReason"),
+        input_tokens=_get(item, "inputTokens"),
+        output_tokens=_get(item, "outputTokens"),
+        started_at=_get(item, "startedAt", 0),
+        deadline_at=_get(item, "deadlineAt", 0),
+        request_id=_get(item, "requestId", ""),
+        expires_at=_get(item, "expiresAt", 0),
+    )
+
+
+def _connection_key(connection_id: str) -> dict:
+    return {"pk": {"S": f"connection#{connection_id}"}, "sk": {"N": "0"}}
+
+
+def current(connection_id: str, now: float) -> str | None:
+    """The connection's current conversation id, if it has one (and the record has not expired)."""
+    item = client.get_item(TableName=TABLE, Key=_connection_key(connection_id), ConsistentRead=True).get("Item")
+    if item is None or _get(item, "expiresAt", 0) <= now:
+        return None
+    return _get(item, "conversationId")
+
+
+def set_current(connection_id: str, conversation_id: str, previous: str | None, expires_at: int) -> None:
+    """Make `conversation_id` the connection's current one, if it is still `previous` (else Conflict): two
+    messages racing on one connection cannot both start a conversation."""
+    condition = (
+        {"ConditionExpression": "attribute_not_exists(pk)"}
+        if previous is None
+        else {
+            "ConditionExpression": "attribute_not_exists(pk) OR conversationId = :previous",
+            "ExpressionAttributeValues": {":previous": {"S": previous}},
+        }
+    )
+    item = {
+        **_connection_key(connection_id),
+        "conversationId": {"S": conversation_id},
+        "expiresAt": {"N": str(expires_at)},
+    }
+    try:
+        client.put_item(TableName=TABLE, Item=item, **condition)
+    except Exception as exc:
+        if _is_conflict(exc):
+            raise Conflict(connection_id) from None
+        raise
+
+
+def clear_current(connection_id: str, conversation_id: str) -> None:
+    """Forget the connection's current conversation, if it is still `conversation_id`."""
+    try:
+        client.delete_item(
+            TableName=TABLE,
+            Key=_connection_key(connection_id),
+            ConditionExpression="conversationId = :id",
+            ExpressionAttributeValues={":id": {"S": conversation_id}},
+        )
+    except Exception as exc:
+        if not _is_conflict(exc):
+            raise
+
+
+def newest_first(conversation_id: str, page: int = PAGE_ITEMS) -> Iterator[Turn]:
+    """Every stored turn, newest first, expired ones included (the caller decides); pages are read lazily, so a
+    caller that stops early reads no more."""
+    request = {
+        "TableName": TABLE,
+        "KeyConditionExpression": "pk = :id AND sk > :zero",
+        "ExpressionAttributeValues": {":id": {"S": conversation_id}, ":zero": {"N": "0"}},
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+        "Limit": page,
+    }
+    while True:
+        response = client.query(**request)
+        yield from (_turn(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def reserve(turn: Turn) -> None:
+    """Write a new pending turn; Conflict if that number is taken (another reply in this conversation won)."""
+    item = {
+        "pk": {"S": turn.conversation_id},
+        "sk": {"N": str(turn.number)},
+        "owner": {"S": turn.owner},
+        "user": {"S": turn.user},
+        "status": {"S": "pending"},
+        "startedAt": {"N": str(turn.started_at)},
+        "deadlineAt": {"N": str(turn.deadline_at)},
+        "requestId": {"S": turn.request_id},
+        "expiresAt": {"N": str(turn.expires_at)},
+    }
+    try:
+        client.put_item(TableName=TABLE, Item=item, ConditionExpression="attribute_not_exists(pk)")
+    except Exception as exc:
+        if _is_conflict(exc):
+            raise Conflict(turn.conversation_id) from None
+        raise
+
+
+def finish(turn: Turn) -> None:
+    """Store the reply's outcome on the reserved turn; Conflict if the turn is gone (forgotten meanwhile) or was
+    claimed by another invocation, so a late writer never resurrects or overwrites it."""
+    try:
+        client.update_item(
+            TableName=TABLE,
+            Key={"pk": {"S": turn.conversation_id}, "sk": {"N": str(turn.number)}},
+            UpdateExpression=(
+                "SET assistant = :assistant, #status = :status, stopReason = :stop, "
+                "inputTokens = :input, outputTokens = :output"
+            ),
+            ConditionExpression="requestId = :request",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":assistant": {"S": turn.assistant},
+                ":status": {"S": turn.status},
+                ":stop": _string(turn.stop_reason),
+                ":input": _number(turn.input_tokens),
+                ":output": _number(turn.output_tokens),
+                ":request": {"S": turn.request_id},
+            },
+        )
+    except Exception as exc:
+        if _is_conflict(exc):
+            raise Conflict(turn.conversation_id) from None
+        raise
+
+
+def delete(conversation_id: str, numbers: list[int]) -> None:
+    """Delete these turns now (BatchWriteItem, 25 at a time, unprocessed ones sent again)."""
+    for start in range(0, len(numbers), BATCH_ITEMS):
+        requests = [
+            {"DeleteRequest": {"Key": {"pk": {"S": conversation_id}, "sk": {"N": str(number)}}}}
+            for number in numbers[start : start + BATCH_ITEMS]
+        ]
+        pending = {TABLE: requests}
+        for attempt in range(5):
+            time.sleep(0.05 * attempt)  # unprocessed items mean throttling: back off a little
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+        else:
+            raise RuntimeError("DynamoDB left deletes unprocessed after 5 attempts")

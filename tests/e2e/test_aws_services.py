@@ -1,0 +1,90 @@
+"""emulator/aws_services.py with any template: its DynamoDB tables created in the one local moto server, `Ref` and
+`Fn::GetAtt` of them resolved in the functions' environment, and the tables dropped when the emulator stops."""
+
+from pathlib import Path
+
+import pytest
+
+from emulator import aws_services, template
+from tests.e2e.conftest import probe_template
+
+pytestmark = pytest.mark.e2e
+
+TABLES = """\
+  Orders:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-orders"
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}, {AttributeName: by, AttributeType: S}]
+      GlobalSecondaryIndexes:
+        - IndexName: by-customer
+          KeySchema: [{AttributeName: by, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+      TimeToLiveSpecification: {AttributeName: ttl, Enabled: true}
+  Unnamed:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{AttributeName: k, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: k, AttributeType: S}]
+      StreamSpecification: {StreamViewType: NEW_IMAGE}
+"""
+
+
+def with_tables(tmp_path: Path) -> template.Api:
+    text = probe_template({"$default": "record"}).replace("Resources:\n", "Resources:\n" + TABLES, 1)
+    text = text.replace(
+        "          PROBE_DIR: !Ref ProbeDir\n",
+        "          PROBE_DIR: !Ref ProbeDir\n          ORDERS: !Ref Orders\n"
+        "          UNNAMED: !Ref Unnamed\n          ORDERS_ARN: !GetAtt Orders.Arn\n",
+    )
+    path = tmp_path / "tables.yml"
+    path.write_text(text)
+    return template.load(path, {"ProbeDir": str(tmp_path)})
+
+
+def test_any_templates_tables_are_created_named_as_cloudformation_would_and_dropped_at_stop(tmp_path):
+    api = with_tables(tmp_path)
+    (function,) = api.functions.values()
+    names = {resource.logical_id: resource.name for resource in api.resources}
+    assert names["Orders"] == "local-orders"
+    assert names["Unnamed"].startswith("local-Unnamed-")  # <stack>-<logical id>-<random>, as CloudFormation names it
+    assert function.environment["ORDERS"] == "local-orders"
+    assert function.environment["UNNAMED"] == names["Unnamed"]
+    assert function.environment["ORDERS_ARN"] == "arn:aws:dynamodb:ap-northeast-1:123456789012:table/local-orders"
+
+    services = aws_services.LocalServices(api)
+    environment = services.start()
+    try:
+        assert environment == {"AWS_ENDPOINT_URL_DYNAMODB": services.endpoint}
+        client = services.client("dynamodb")
+        orders = client.describe_table(TableName="local-orders")["Table"]
+        assert orders["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+        assert [index["IndexName"] for index in orders["GlobalSecondaryIndexes"]] == ["by-customer"]
+        ttl = client.describe_time_to_live(TableName="local-orders")["TimeToLiveDescription"]
+        assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "ttl")
+        unnamed = client.describe_table(TableName=names["Unnamed"])["Table"]
+        assert unnamed["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+        client.put_item(TableName="local-orders", Item={"id": {"S": "1"}, "by": {"S": "ann"}})
+        before = aws_services.requests["DynamoDB_20120810.GetItem"]
+        assert client.get_item(TableName="local-orders", Key={"id": {"S": "1"}})["Item"]["by"] == {"S": "ann"}
+        assert aws_services.requests["DynamoDB_20120810.GetItem"] == before + 1  # counted at the server
+    finally:
+        services.stop()
+    again = aws_services.LocalServices(api)
+    again.start()  # a new emulator starts from empty tables, as a new stack would
+    client = again.client("dynamodb")
+    try:
+        assert "Item" not in client.get_item(TableName="local-orders", Key={"id": {"S": "1"}})
+    finally:
+        again.stop()
+    assert not {"local-orders", names["Unnamed"]} & set(client.list_tables()["TableNames"])
+
+
+def test_a_template_without_tables_starts_no_local_service(tmp_path):
+    path = tmp_path / "plain.yml"
+    path.write_text(probe_template({"$default": "record"}))
+    services = aws_services.LocalServices(template.load(path, {"ProbeDir": str(tmp_path)}))
+    assert services.start() == {} and services.endpoint is None

@@ -1,0 +1,371 @@
+"""A reply inside its conversation: what SendText reads and writes in DynamoDB (stubbed), what the model is sent,
+and the error frames for unknown, busy and failing conversations."""
+
+import json
+
+import pytest
+from bedrock_body import RawStream, reply_messages
+from conftest import CONVERSATION_ID
+
+import model
+import reply
+
+CONNECTION = "Zx1mHdJ-tjMCJgQ="
+OTHER_ID = "Another_conversation-0123456789x"
+NOW = 1_800_000_000.0  # the injected clock, epoch seconds
+DAY = 86_400
+
+
+def item(number: int, user: str, assistant: str, status: str = "complete", **extra) -> dict:
+    attributes = {
+        "pk": {"S": extra.pop("pk", CONVERSATION_ID)},
+        "sk": {"N": str(number)},
+        "owner": {"S": extra.pop("owner", "-")},
+        "user": {"S": user},
+        "assistant": {"S": assistant},
+        "status": {"S": status},
+        "stopReason": {"S": "end_turn"},
+        "inputTokens": {"N": "10"},
+        "outputTokens": {"N": str(extra.pop("output_tokens", 5))},
+        "startedAt": {"N": str(int(NOW * 1000) - 60_000)},
+        "deadlineAt": {"N": str(extra.pop("deadline_at", int(NOW * 1000) - 1000))},
+        "requestId": {"S": "earlier-request"},
+        "expiresAt": {"N": str(extra.pop("expires_at", int(NOW) + 30 * DAY))},
+    }
+    assert not extra, extra
+    return attributes
+
+
+def current(conversation_id: str = CONVERSATION_ID) -> dict:
+    return {
+        "Item": {
+            "pk": {"S": f"connection#{CONNECTION}"},
+            "sk": {"N": "0"},
+            "conversationId": {"S": conversation_id},
+            "expiresAt": {"N": str(int(NOW) + 3600)},
+        }
+    }
+
+
+def user(text: str) -> dict:
+    return {"role": "user", "content": [{"type": "text", "text": text}]}
+
+
+def assistant(text: str) -> dict:
+    return {"role": "assistant", "content": [{"type": "text", "text": text}]}
+
+
+def answer(body: dict, owner: str = "-", now: float = NOW) -> None:
+    reply.answer(CONNECTION, owner, json.dumps(body), now, "this-request", int(now * 1000) + 120_000)
+
+
+def sent(posts) -> list:
+    return [json.loads(frame) for frame in posts.sent]
+
+
+def operations(table) -> list[str]:
+    return [name for name, _ in table.calls]
+
+
+def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_two_writes(bedrock, posts, table):
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": [item(2, "Second?", "Two."), item(1, "First?", "One.")]})
+    table.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": "conversations-test",
+            "Item": {
+                "pk": {"S": CONVERSATION_ID},
+                "sk": {"N": "3"},
+                "owner": {"S": "-"},
+                "user": {"S": "Third?"},
+                "status": {"S": "pending"},
+                "startedAt": {"N": str(int(NOW * 1000))},
+                "deadlineAt": {"N": str(int(NOW * 1000) + 120_000)},
+                "requestId": {"S": "this-request"},
+                "expiresAt": {"N": str(int(NOW) + 30 * DAY)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+    table.add_response("update_item", {})
+    history = [user("First?"), assistant("One."), user("Second?"), assistant("Two."), user("Third?")]
+    bedrock.reply(RawStream(reply_messages(["Three", "."]), pace=posts.pace))
+    expected_messages = history
+    posts.accept(), posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Third?"})
+
+    assert bedrock.requests[-1]["messages"] == expected_messages
+
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
+    query = table.calls[1][1]
+    assert query["ConsistentRead"] is True and query["ScanIndexForward"] is False
+    update = table.calls[3][1]
+    assert update["ExpressionAttributeValues"][":assistant"] == {"S": "Three."}  # as the client received it
+    assert update["ExpressionAttributeValues"][":status"] == {"S": "complete"}
+    assert update["ConditionExpression"] == "requestId = :request"
+    assert sent(posts)[-1]["conversationId"] == CONVERSATION_ID
+
+
+def test_a_conversation_id_resumes_it_on_a_new_connection_and_the_connection_keeps_it(bedrock, posts, table):
+    table.add_response("get_item", {})  # this connection has no conversation yet
+    table.add_response("query", {"Items": [item(1, "First?", "One.", pk=OTHER_ID)]})
+    table.add_response(
+        "put_item",
+        {},
+        {
+            "TableName": "conversations-test",
+            "Item": {
+                "pk": {"S": f"connection#{CONNECTION}"},
+                "sk": {"N": "0"},
+                "conversationId": {"S": OTHER_ID},
+                "expiresAt": {"N": str(int(NOW) + 3 * 3600)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        },
+    )
+    table.add_response("put_item", {})
+    table.add_response("update_item", {})
+    bedrock.reply(RawStream(reply_messages(["Yes"])))
+    expected_messages = [user("First?"), assistant("One."), user("Again?")]
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Again?", "conversationId": OTHER_ID})
+
+    assert bedrock.requests[-1]["messages"] == expected_messages
+
+    assert table.calls[2][1]["Item"]["conversationId"] == {"S": OTHER_ID}
+    assert table.calls[3][1]["Item"]["sk"] == {"N": "2"}
+    assert sent(posts)[-1] == {
+        "type": "end",
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 14, "output_tokens": 1},
+        "conversationId": OTHER_ID,
+    }
+
+
+def test_new_true_starts_a_fresh_conversation_only_if_the_connection_still_holds_the_old_one(bedrock, posts, table):
+    table.add_response("get_item", current(OTHER_ID))
+    table.add_response("put_item", {})
+    table.add_response("put_item", {})
+    table.add_response("update_item", {})
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Start over", "new": True})
+
+    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem"]  # no history read
+    pointer = table.calls[1][1]
+    assert pointer["Item"]["conversationId"] == {"S": CONVERSATION_ID}
+    assert pointer["ExpressionAttributeValues"] == {":previous": {"S": OTHER_ID}}
+    assert table.calls[2][1]["Item"]["sk"] == {"N": "1"}
+    assert sent(posts)[-1]["conversationId"] == CONVERSATION_ID
+
+
+@pytest.mark.parametrize(
+    ("items", "owner"),
+    [
+        ([], "-"),  # unknown or forgotten
+        ([item(1, "a", "b", expires_at=int(NOW) - 1)], "-"),  # expired, not yet deleted by TTL
+        ([item(1, "a", "b", owner="alice")], "bob"),  # someone else's
+    ],
+)
+def test_an_unknown_expired_or_foreign_id_is_not_found_and_nothing_is_written_or_asked(
+    bedrock, posts, table, items, owner
+):
+    table.add_response("get_item", {})
+    table.add_response("query", {"Items": items})
+    posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello?", "conversationId": OTHER_ID}, owner=owner)
+
+    assert operations(table) == ["GetItem", "Query"]
+    assert sent(posts) == [
+        {"type": "error", "code": "ConversationNotFound", "message": "No such conversation: it expired or was deleted."}
+    ]
+
+
+def test_an_id_that_cannot_be_ours_is_not_found_without_touching_the_store(bedrock, posts, table):
+    posts.accept()
+    answer({"action": "sendtext", "text": "Hello?", "conversationId": "../../etc"})
+    assert sent(posts)[0]["code"] == "ConversationNotFound" and table.calls == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"action": "sendtext", "text": "x", "conversationId": 42},
+        {"action": "sendtext", "text": "x", "new": "yes"},
+        {"action": "sendtext", "text": "x", "new": True, "conversationId": CONVERSATION_ID},
+    ],
+)
+def test_malformed_conversation_fields_are_bad_requests(bedrock, posts, table, body):
+    posts.accept()
+    answer(body)
+    assert sent(posts)[0]["code"] == "BadRequest" and table.calls == []
+
+
+def test_a_message_while_a_reply_is_streaming_is_busy_and_names_the_conversation(bedrock, posts, table):
+    streaming = item(2, "Second?", "", status="pending", deadline_at=int(NOW * 1000) + 60_000)
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": [streaming, item(1, "First?", "One.")]})
+    posts.accept()
+
+    answer({"action": "sendtext", "text": "Third?"})
+
+    assert operations(table) == ["GetItem", "Query"]
+    (error,) = sent(posts)
+    assert (error["code"], error["conversationId"]) == ("ConversationBusy", CONVERSATION_ID)
+
+
+def test_losing_the_race_for_the_turn_number_is_busy(bedrock, posts, table):
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": [item(1, "First?", "One.")]})
+    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+    posts.accept()
+
+    answer({"action": "sendtext", "text": "Second?"})
+
+    (error,) = sent(posts)
+    assert (error["code"], error["conversationId"]) == ("ConversationBusy", CONVERSATION_ID)
+
+
+def test_a_pending_turn_past_its_deadline_was_abandoned_and_is_left_out(bedrock, posts, table):
+    abandoned = item(2, "Lost?", "", status="pending", deadline_at=int(NOW * 1000) - 1)
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": [abandoned, item(1, "First?", "One.")]})
+    table.add_response("put_item", {})
+    table.add_response("update_item", {})
+    bedrock.reply(RawStream(reply_messages(["Ok"])))
+    expected_messages = [user("First?"), assistant("One."), user("Next?")]
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Next?"})
+
+    assert bedrock.requests[-1]["messages"] == expected_messages
+
+    assert table.calls[2][1]["Item"]["sk"] == {"N": "3"}
+
+
+def test_expired_turns_are_ignored_by_the_injected_clock(bedrock, posts, table):
+    table.add_response("get_item", current())
+    old = item(1, "Old?", "Old.", expires_at=int(NOW) - 10)
+    table.add_response("query", {"Items": [item(2, "New?", "New."), old]})
+    table.add_response("put_item", {})
+    table.add_response("update_item", {})
+    bedrock.reply(RawStream(reply_messages(["Ok"])))
+    expected_messages = [user("New?"), assistant("New."), user("Now?")]
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Now?"})
+
+    assert bedrock.requests[-1]["messages"] == expected_messages
+
+
+@pytest.mark.parametrize("failing", ["get_item", "query", "put_item"])
+def test_a_store_failure_before_the_reply_is_an_error_frame_and_the_model_is_not_called(bedrock, posts, table, failing):
+    responses = [("get_item", current()), ("query", {"Items": [item(1, "First?", "One.")]}), ("put_item", {})]
+    for operation, response in responses:
+        if operation == failing:
+            table.add_client_error(operation, "InternalServerError", http_status_code=500)
+            break
+        table.add_response(operation, response)
+    posts.accept()
+
+    answer({"action": "sendtext", "text": "Second?"})
+
+    (error,) = sent(posts)
+    assert error["code"] == "Internal" and "store" in error["message"]
+
+
+def test_a_reply_failing_mid_stream_is_stored_as_partial_with_the_text_the_client_got(bedrock, posts, table):
+    table.fresh()
+    bedrock.reply(RawStream(reply_messages(["Half", " a reply", " never"], fail_after=2), pace=posts.pace))
+    posts.accept(), posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    assert values[":assistant"] == {"S": "Half a reply"} and values[":status"] == {"S": "partial"}
+    assert sent(posts)[-1]["type"] == "error" and sent(posts)[-1]["conversationId"] == CONVERSATION_ID
+
+
+def test_a_reply_failing_before_any_text_is_stored_as_failed(bedrock, posts, table):
+    table.fresh()
+    bedrock.add_client_error("invoke_model_with_response_stream", "ThrottlingException", http_status_code=429)
+    posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    assert values[":assistant"] == {"S": ""} and values[":status"] == {"S": "failed"}
+    assert sent(posts) == [
+        {
+            "type": "error",
+            "code": "Throttled",
+            "message": "The model is busy; try again shortly.",
+            "conversationId": CONVERSATION_ID,
+        }
+    ]
+
+
+def test_a_client_that_left_mid_reply_leaves_a_partial_turn_of_what_reached_it(bedrock, posts, table):
+    table.fresh()
+    bedrock.reply(RawStream(reply_messages([f"piece {i} " for i in range(20)]), pace=posts.pace))
+    posts.accept()
+    posts.gone()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    assert values[":assistant"] == {"S": "piece 0 "} and values[":status"] == {"S": "partial"}
+
+
+def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_still_goes(bedrock, posts, table):
+    table.add_response("get_item", {})
+    table.add_response("put_item", {})
+    table.add_response("put_item", {})
+    table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    assert sent(posts)[-1]["type"] == "end"
+
+
+def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedrock, posts, table):
+    table.add_response("get_item", {})
+    table.add_response("put_item", {})
+    table.add_response("put_item", {})
+    table.add_client_error("update_item", "InternalServerError", http_status_code=500)
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    assert sent(posts)[-1]["code"] == "Internal" and "not saved" in sent(posts)[-1]["message"]
+
+
+def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_event):
+    import sendtext
+
+    table.fresh()
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
+    message_event["requestContext"]["authorizer"] = {"principalId": "user-42"}
+
+    sendtext.handler(message_event, None)
+
+    assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}
+
+
+def test_the_request_has_max_tokens_and_a_system_prompt_only_when_one_is_set(monkeypatch):
+    body = json.loads(model.request_body(model.user_message("Hi")))
+    assert body == {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024, "messages": [user("Hi")]}
+    monkeypatch.setattr(model, "SYSTEM_PROMPT", "Be brief.")
+    monkeypatch.setattr(model, "MAX_TOKENS", 256)
+    body = json.loads(model.request_body(model.user_message("Hi")))
+    assert (body["system"], body["max_tokens"]) == ("Be brief.", 256)

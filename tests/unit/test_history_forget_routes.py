@@ -1,0 +1,91 @@
+"""The history and forget routes (one function): frames read back, deletes at once, and their refusals."""
+
+import json
+import time
+
+import pytest
+from conftest import CONVERSATION_ID
+from test_conversation import CONNECTION, current, item
+
+import conversations
+
+
+def call(message_event, route: str, body: dict) -> dict:
+    message_event["requestContext"]["routeKey"] = route
+    message_event["body"] = json.dumps(body)
+    return conversations.handler(message_event, None)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    from test_conversation import NOW
+
+    monkeypatch.setattr(time, "time", lambda: NOW)
+
+
+def test_history_reads_the_connections_conversation_back_oldest_first(message_event, posts, table):
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": [item(2, "Two?", "2"), item(1, "One?", "1")]})
+    posts.accept()
+
+    assert call(message_event, "history", {"action": "history"}) == {"statusCode": 200}
+
+    (frame,) = [json.loads(f) for f in posts.sent]
+    assert (frame["type"], frame["conversationId"], frame["part"], frame["parts"]) == (
+        "history",
+        CONVERSATION_ID,
+        1,
+        1,
+    )
+    assert [(t["turn"], t["user"], t["assistant"]) for t in frame["turns"]] == [(1, "One?", "1"), (2, "Two?", "2")]
+
+
+def test_history_by_id_skips_expired_turns(message_event, posts, table):
+    from test_conversation import NOW
+
+    table.add_response("query", {"Items": [item(2, "Two?", "2"), item(1, "One?", "1", expires_at=int(NOW) - 1)]})
+    posts.accept()
+
+    call(message_event, "history", {"action": "history", "conversationId": CONVERSATION_ID})
+
+    assert [name for name, _ in table.calls] == ["Query"]  # by id: the connection's record is not read
+    (frame,) = [json.loads(f) for f in posts.sent]
+    assert [t["turn"] for t in frame["turns"]] == [2]
+
+
+def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_event, posts, table):
+    items = [item(n, "q", "a") for n in range(30, 0, -1)]
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": items})
+    table.add_response("batch_write_item", {"UnprocessedItems": {}})
+    table.add_response("batch_write_item", {"UnprocessedItems": {}})
+    table.add_response("delete_item", {})
+    posts.accept()
+
+    call(message_event, "forget", {"action": "forget"})
+
+    deletes = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
+    numbers = sorted(int(r["DeleteRequest"]["Key"]["sk"]["N"]) for batch in deletes for r in batch)
+    assert numbers == list(range(1, 31)) and [len(b) for b in deletes] == [25, 5]
+    pointer = table.calls[-1][1]
+    assert pointer["Key"]["pk"] == {"S": f"connection#{CONNECTION}"}
+    assert [json.loads(f) for f in posts.sent] == [{"type": "forgotten", "conversationId": CONVERSATION_ID}]
+
+
+@pytest.mark.parametrize("route", ["history", "forget"])
+def test_someone_elses_conversation_is_not_found(message_event, posts, table, route):
+    table.add_response("query", {"Items": [item(1, "q", "a", owner="alice")]})
+    posts.accept()
+    message_event["requestContext"]["authorizer"] = {"principalId": "bob"}
+
+    call(message_event, route, {"action": route, "conversationId": CONVERSATION_ID})
+
+    assert json.loads(posts.sent[0])["code"] == "ConversationNotFound"
+    assert [name for name, _ in table.calls] == ["Query"]  # nothing deleted
+
+
+def test_a_connection_without_a_conversation_has_no_history(message_event, posts, table):
+    table.add_response("get_item", {})
+    posts.accept()
+    call(message_event, "history", {"action": "history"})
+    assert json.loads(posts.sent[0])["code"] == "ConversationNotFound"
