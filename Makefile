@@ -38,7 +38,7 @@ PACKAGED := build/main.packaged.yml
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint local web load bench mutate rehearse package deploy deploy-iam deploy-main outputs delete clean \
+.PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main outputs delete clean \
 	user token
 
 help: ## List the targets
@@ -66,6 +66,9 @@ lint: $(PY) ## cfn-lint both templates, ruff the Python
 test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
 	$(PY) -m pytest
 
+slow: $(PY) ## The slow tests `make test` leaves out (each has a fast equivalent there), e.g. a 45 s reply
+	$(PY) -m pytest -m slow
+
 rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
 	$(PY) -m pytest tests/deploy
 
@@ -90,9 +93,9 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) ## Relay vs the article's serial loop, then a conversation turn's cost (SECTION=relay|conversations: one)
-	$(if $(filter-out conversations,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,))
-	$(if $(filter-out relay,$(or $(SECTION),all)),$(PY) -m bench.conversations)
+bench: $(PY) ## Time to first frame, relay vs the article's loop, a conversation turn's cost (SECTION=first-frame|relay|conversations: one)
+	$(if $(filter-out conversations,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
+	$(if $(filter-out relay first-frame,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
 	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))

@@ -4,7 +4,8 @@ What it measures, per (mode, model rate, post latency L) cell, over several repe
   first_frame_ms  client's first delta - the stand-in's first chunk
   overhead_ms     client's last delta - the stand-in's last chunk (completion overhead; target <= 1.6 L + 5 ms)
   frames          delta frames the client received (the serial loop posts one per delta)
-  handler_ms      the SendText invocation's duration (the emulator's REPORT line)
+  handler_ms      the streaming invocation's duration (the emulator's REPORT line: StreamReply's, or the article's
+                  synchronous SendText's)
 plus the Lambda zip's size, the cold import time of the SendText module, and the emulator's own per-frame
 overhead (HTTP POST to @connections -> frame at the WebSocket client, L = 0).
 
@@ -14,4 +15,8 @@ relay's completion overhead is L plus what remains of the post in flight, anywhe
 in the post cycle the reply ends; so each repetition nudges the stand-in's rate (by at most L/2 over the stream,
 a few percent for most cells) to end its stream at an evenly spread point of one cycle, and the median is the cycle's
 middle. Prints a table and writes bench/results.json.
+
+First, the time-to-first-frame section (bench/first_frame.py, writes bench/first_frame.json): the article's
+synchronous handler against the asynchronous path that ships, warm and cold. `make bench SECTION=first-frame` runs
+only it (about a minute); `SECTION=relay` only the cells above.
 """

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import static, streams
+from bench import first_frame, static, streams
 from emulator.bedrock import BedrockStandIn
 from emulator.runtime import stop_forkserver
 
@@ -17,6 +17,7 @@ RATES = (50, 150, 400)  # tokens/s from the model
 LATENCIES = (0, 10, 30, 60)  # ms each post to @connections takes
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
+FIRST_FRAME_RESULTS = Path(__file__).with_name("first_frame.json")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,7 +26,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, help="reply length (default 96, or 1024 with --full)")
     parser.add_argument("--reps", type=int, default=9, help="repetitions per relay cell (default %(default)s)")
     parser.add_argument("--serial-reps", type=int, default=3, help="per serial cell (default %(default)s)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help="(default bench/results.json)")
+    parser.add_argument("--output", type=Path, help="(default bench/results.json, or bench/first_frame.json)")
+    parser.add_argument(
+        "--section", choices=["all", "relay", "first-frame"], default="all", help="run only one (default all)"
+    )
+    parser.add_argument("--warm-reps", type=int, default=15, help="first-frame warm replies per path")
+    parser.add_argument("--cold-reps", type=int, default=5, help="first-frame cold replies per path")
     return parser.parse_args(argv)
 
 
@@ -152,8 +158,38 @@ def table(cells: list[dict]) -> tuple[str, list[dict]]:
     return "\n".join(rows), ratios
 
 
+async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
+    reports = streams.Reports()
+    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log.addHandler(reports)
+    runtime_log.setLevel(logging.INFO)
+    standin = BedrockStandIn(rate=0, ttft_ms=0)
+    await standin.start()
+    try:
+        return await first_frame.measure(reports, standin, warm_reps, cold_reps)
+    finally:
+        await standin.stop()
+        runtime_log.removeHandler(reports)
+        stop_forkserver()
+
+
+def run_first_frame(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    print(f"Time to first frame: synchronous vs asynchronous, {args.warm_reps} warm and {args.cold_reps} cold each")
+    results = asyncio.run(measure_first_frame(args.warm_reps, args.cold_reps))
+    print(first_frame.table(results))
+    output = args.output or FIRST_FRAME_RESULTS
+    results |= {"wall_s": round(time.monotonic() - started, 1), "python": sys.version.split()[0]}
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"Wrote {output}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.section in ("all", "first-frame"):
+        run_first_frame(args)
+        if args.section == "first-frame":
+            return 0
     tokens = args.tokens or (1024 if args.full else 96)
     started = time.monotonic()
     zip_bytes, zip_files = static.lambda_zip()
@@ -178,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": round(wall, 1),
         "python": sys.version.split()[0],
     }
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"Wrote {args.output} in {wall:.0f} s")
+    output = args.output or RESULTS
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"Wrote {output} in {wall:.0f} s")
     return 0
 
 

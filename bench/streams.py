@@ -31,6 +31,8 @@ class Sample:
     frames: int
     handler_ms: float
     timed_out: int = 0  # API Gateway's "Endpoint request timed out" frames (the reply outlasted 29 s)
+    # The client's send to its first delta, minus the stand-in's own request-to-first-chunk time.
+    send_to_first_frame_ms: float = 0.0
 
 
 class Reports(logging.Handler):
@@ -59,13 +61,20 @@ class Reports(logging.Handler):
 
 
 def api_for(mode: str) -> template.Api:
-    """main.yml as deployed; for "serial", its sendtext route runs the article's loop instead of src/relay.py."""
+    """main.yml as deployed; for "serial", its sendtext route runs the article's loop (synchronously, with the
+    model id StreamReply has) instead of starting StreamReply."""
     api = template.load(ROOT / "main.yml")
     if mode == "relay":
         return api
     route = api.routes["sendtext"]
     assert route.function is not None
-    function = dataclasses.replace(route.function, handler=SERIAL_HANDLER, code_dir=ROOT / "bench")
+    environment = {
+        **route.function.environment,
+        "MODEL_ID": api.functions["StreamReplyFunction"].environment["MODEL_ID"],
+    }
+    function = dataclasses.replace(
+        route.function, handler=SERIAL_HANDLER, code_dir=ROOT / "bench", environment=environment
+    )
     return dataclasses.replace(api, routes={**api.routes, "sendtext": dataclasses.replace(route, function=function)})
 
 
@@ -79,6 +88,11 @@ async def gateway(mode: str, standin: BedrockStandIn, latency_ms: float) -> Asyn
         await emulator.stop()
 
 
+def invocations(mode: str) -> int:
+    """Per reply: SendText (which, in relay mode, starts StreamReply) and $disconnect."""
+    return 3 if mode == "relay" else 2
+
+
 async def reply(
     emulator: Gateway, standin: BedrockStandIn, reports: Reports, mode: str, text: str, tokens: int
 ) -> Sample:
@@ -88,6 +102,7 @@ async def reply(
     received, deltas, timed_out = "", [], 0
     async with websockets.connect(emulator.url, max_size=None) as ws:
         mark = len(reports.durations)
+        sent = time.monotonic()
         await ws.send(json.dumps({"action": "sendtext", "text": text}))
         async with asyncio.timeout(120):
             while mode != "serial" or received != expected:  # the article's loop sends no end frame
@@ -101,8 +116,11 @@ async def reply(
                     timed_out += 1  # API Gateway's, past 29 s; the handler streams on, as on AWS
                 else:
                     raise RuntimeError(f"unexpected frame: {frame}")
-        handler_ms = await reports.after(mark)
-    await reports.after(mark + 1)  # $disconnect's, so the next reply's REPORT is the next one counted
+        await reports.after(mark + invocations(mode) - 2)
+    # Every invocation's REPORT ($disconnect's last), so the next reply's are the next ones counted. The reply's
+    # streaming invocation is the longest of them (SendText's own, in relay mode, takes milliseconds).
+    await reports.after(mark + invocations(mode) - 1)
+    handler_ms = max(reports.durations[mark:])
     if received != expected:
         raise RuntimeError(f"{mode}: the reply arrived damaged ({len(received)} of {len(expected)} characters)")
     record = await standin.wait_ended(text)
@@ -114,6 +132,7 @@ async def reply(
         frames=len(deltas),
         handler_ms=handler_ms,
         timed_out=timed_out,
+        send_to_first_frame_ms=((deltas[0] - sent) - (record.first_chunk_at - record.started_at)) * 1000,
     )
 
 

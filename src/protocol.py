@@ -12,6 +12,8 @@ from enum import StrEnum
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from deadline import TimeLimit
+
 # API Gateway caps an incoming WebSocket message at 128 KB, so no `text` longer than this can arrive.
 # The default model's context (200K tokens, minus max_tokens for the reply) holds more than that even at one
 # token per character, so the default only restates the gateway's cap; lower it for a smaller-context model.
@@ -31,6 +33,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "Internal"  # our bug: details are in the function's log, never in the frame
     CONVERSATION_NOT_FOUND = "ConversationNotFound"  # unknown, expired, deleted or someone else's: drop the id
     CONVERSATION_BUSY = "ConversationBusy"  # a reply in that conversation is still streaming: wait for its end
+    REPLY_TOO_LONG = "ReplyTooLong"  # the reply reached its time limit (15 minutes) and was cut short
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,18 @@ _MODEL_MESSAGES = {
 }
 
 
+REPLY_TOO_LONG = ProtocolError(ErrorCode.REPLY_TOO_LONG, "The reply reached its time limit and was cut short.")
+REPLY_FAILED = ProtocolError(ErrorCode.INTERNAL, "The reply failed on our side; try again.")
+REPLY_NOT_STARTED = ProtocolError(ErrorCode.THROTTLED, "The reply could not start in time; try again shortly.")
+
+
 def model_failure(exc: Exception) -> ProtocolError:
     """Map a failure of the Bedrock call or stream to the error frame a client gets.
 
     Bedrock's own messages are logged, not sent: some carry ARNs with the account id.
     """
+    if isinstance(exc, TimeLimit):
+        return REPLY_TOO_LONG
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         code = code[:1].upper() + code[1:]

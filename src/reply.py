@@ -1,39 +1,39 @@
-"""SendText's work: validate the message, begin the turn in its conversation, stream the model's reply to the
-caller's connection, and store it before the closing frame."""
+"""StreamReply's work: claim the turn SendText reserved (once: a duplicate delivery ends here, silently), stream
+the model's reply to the caller's connection within the time left, and store it before the closing frame."""
 
+import time
 from collections.abc import Callable
 from functools import partial
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 import connections
 import conversation
+import handover
 import model
-from logs import log
-from protocol import ErrorCode, ProtocolError, error_frame, model_failure, parse_sendtext
+import store
+from deadline import Bounded, seconds_until_stop
+from protocol import ErrorCode, ProtocolError, error_frame, model_failure
 from relay import Outcome, relay
 
 NOT_STORED = ProtocolError(ErrorCode.INTERNAL, "The reply was not saved to the conversation; it is not remembered.")
 
 
-def answer(
-    connection_id: str,
-    owner: str,
-    body: str | None,
-    now: float,
-    request_id: str,
-    deadline_ms: int,
-) -> Outcome:
-    """Stream the model's reply to the connection; every failure ends in one error frame."""
-    send = partial(connections.post, connection_id)
+def answer(payload: dict, request_id: str, remaining_ms: int) -> Outcome | None:
+    """Stream the model's reply to the connection; every failure ends in one error frame. None: another delivery
+    of this event holds the turn, and this one must send nothing."""
+    stop_at = time.monotonic() + seconds_until_stop(remaining_ms)
+    given = handover.decode(payload)
+    begun = given.begun
+    send = partial(connections.post, given.connection_id)
     try:
-        request = parse_sendtext(body)
-        begun = conversation.begin(connection_id, owner, request, now, request_id, deadline_ms)
-    except ProtocolError as error:
-        return _refuse(send, Outcome(error=error))
-    except conversation.Refusal as refusal:
-        return _refuse(send, Outcome(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
-    log("request", level="DEBUG", connectionId=connection_id, text=request.text)  # the user's text: DEBUG only
+        store.claim(begun.turn, request_id)
+    except store.Conflict:
+        return None
+    except (ClientError, BotoCoreError) as exc:
+        return _refuse(send, Outcome(error=conversation.STORE_FAILED, cause=exc), begun.turn.conversation_id)
     try:
-        stream = model.open_stream(begun.messages)
+        stream = Bounded(model.open_stream(begun.messages), stop_at - time.monotonic())
     except Exception as exc:
         outcome = Outcome(error=model_failure(exc), cause=exc)
         return _refuse(send, outcome, _finish(begun, outcome))

@@ -170,6 +170,30 @@ def reserve(turn: Turn) -> None:
         raise
 
 
+def claim(turn: Turn, request_id: str) -> None:
+    """Take the reserved turn over for the invocation `request_id`, once: the reservation's `requestId` is
+    replaced, so a second delivery of the same event (or anything else) finds it gone and gets Conflict. From then
+    on only `request_id` may finish the turn."""
+    try:
+        client.update_item(
+            TableName=TABLE,
+            Key={"pk": {"S": turn.conversation_id}, "sk": {"N": str(turn.number)}},
+            UpdateExpression="SET requestId = :mine",
+            ConditionExpression="requestId = :reserved AND #status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":mine": {"S": request_id},
+                ":reserved": {"S": turn.request_id},
+                ":pending": {"S": "pending"},
+            },
+        )
+    except Exception as exc:
+        if _is_conflict(exc):
+            raise Conflict(turn.conversation_id) from None
+        raise
+    turn.request_id = request_id
+
+
 def finish(turn: Turn) -> None:
     """Store the reply's outcome on the reserved turn; Conflict if the turn is gone (forgotten meanwhile) or was
     claimed by another invocation, so a late writer never resurrects or overwrites it."""

@@ -155,8 +155,8 @@ def test_the_deploy_from_path_creates_both_stacks(rehearsal):
         IAM_STACK: "CREATE_COMPLETE",
         STACK: "CREATE_COMPLETE",
     }
-    sendtext = rehearsal.deployed.functions[f"{STACK}-SendText"]["Environment"]["Variables"]
-    assert (sendtext["MODEL_ID"], sendtext["STAGE"]) == (MODEL_ID, STAGE)
+    stream = rehearsal.deployed.functions[f"{STACK}-StreamReply"]["Environment"]["Variables"]
+    assert (stream["MODEL_ID"], stream["STAGE"]) == (MODEL_ID, STAGE)
 
 
 def test_delete_from_path_deletes_the_main_stack_then_the_iam_stack_waiting_for_each(rehearsal):

@@ -42,6 +42,8 @@ HANDLERS = {
     "Default": "default.handler",
     "SendText": "sendtext.handler",
     "Conversations": "conversations.handler",
+    "StreamReply": "streamreply.handler",
+    "ReplyFailed": "replyfailed.handler",
 }
 FUNCTIONS = {f"{STACK}-{name}" for name in HANDLERS}
 CONVERSATION_PARAMETERS = {
@@ -237,6 +239,10 @@ def test_functions_use_the_role_arns_exported_by_the_iam_stack(rehearsal):
         "ConversationsRoleArn",
         "ConversationsRoleName",
         "AuthorizerRoleArn",
+        "StreamReplyRoleArn",
+        "StreamReplyRoleName",
+        "ReplyFailedRoleArn",
+        "ReplyFailedRoleName",
     )
     assert exports.keys() == {f"{IAM_STACK}-{n}" for n in names}
     outputs = rehearsal.deployed.stacks[IAM_STACK]["Outputs"]
@@ -253,6 +259,8 @@ def test_functions_use_the_role_arns_exported_by_the_iam_stack(rehearsal):
         f"{STACK}-Default": basic,
         f"{STACK}-SendText": sendtext,
         f"{STACK}-Conversations": conversations,
+        f"{STACK}-StreamReply": exports[f"{IAM_STACK}-StreamReplyRoleArn"],
+        f"{STACK}-ReplyFailed": exports[f"{IAM_STACK}-ReplyFailedRoleArn"],
     }
 
 
@@ -293,9 +301,11 @@ def test_the_table_is_deployed_with_the_stack_and_both_functions_that_use_it_get
 def test_model_id_stage_and_region_reach_the_function_environment(rehearsal):
     functions = rehearsal.deployed.functions
     sendtext = functions[f"{STACK}-SendText"]["Environment"]["Variables"]
+    stream = functions[f"{STACK}-StreamReply"]["Environment"]["Variables"]
     default = functions[f"{STACK}-Default"]["Environment"]["Variables"]
-    assert (sendtext["MODEL_ID"], sendtext["STAGE"], default["STAGE"]) == (MODEL_ID, STAGE, STAGE)
-    for variables in (sendtext, default):
+    assert (stream["MODEL_ID"], sendtext["STAGE"], stream["STAGE"], default["STAGE"]) == (MODEL_ID, STAGE, STAGE, STAGE)
+    assert sendtext["REPLY_FUNCTION"] == functions[f"{STACK}-StreamReply"]["FunctionArn"]
+    for variables in (sendtext, stream, default):
         assert re.fullmatch(rf"https://[^./]+\.execute-api\.{REGION}\.amazonaws\.com", variables["API_ENDPOINT"])
     for name in (f"{STACK}-Connect", f"{STACK}-Disconnect"):
         assert "Environment" not in functions[name] or not functions[name]["Environment"].get("Variables")
@@ -304,12 +314,15 @@ def test_model_id_stage_and_region_reach_the_function_environment(rehearsal):
 def test_model_id_region_and_stack_reach_the_iam_policies(rehearsal):
     roles = {r["Description"]: r["Policies"] for r in rehearsal.deployed.roles.values()}
     sendtext = roles[f"{STACK} SendText function"]
+    stream = roles[f"{STACK} StreamReply function"]
     basic = roles[f"{STACK} Connect/Disconnect/Default functions"]
-    bedrock = sendtext["invoke-configured-model"]
+    bedrock = stream["invoke-configured-model"]
+    assert "invoke-configured-model" not in sendtext  # only StreamReply may call the model
     assert f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{MODEL_ID}" in bedrock
     assert f"arn:aws:bedrock:*::foundation-model/{FOUNDATION_MODEL}" in bedrock
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}"
     assert f"{logs}-SendText:*" in sendtext["write-own-logs"]
+    assert f"{logs}-StreamReply:*" in stream["write-own-logs"]
     for function in ("Connect", "Disconnect", "Default"):
         assert f"{logs}-{function}:*" in basic["write-own-logs"]
 

@@ -103,3 +103,26 @@ def test_gap_c_unchanged_change_set_is_created_failed_saying_it_has_no_changes(c
     else:
         error = error_message(lambda: change_set(cf, "producer", PRODUCER, "UPDATE", NAME))
         assert error == "No updates are to be performed.", "moto changed gap (c): revisit its fix"
+
+
+def test_moto_still_skips_event_invoke_config(fake_aws):
+    """Not filled: moto's CloudFormation skips AWS::Lambda::EventInvokeConfig (with a warning), so the rehearsal
+    deploys main.yml without StreamReply's retry, event age and OnFailure settings. The template tests and cfn-lint
+    cover them (tests/templates/test_long_replies_template.py); the emulator honours them (tests/e2e)."""
+    template = {
+        "Resources": {
+            "Config": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {"FunctionName": "f", "Qualifier": "$LATEST", "MaximumRetryAttempts": 0},
+            },
+            "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "kept"}},
+        }
+    }
+    with mock_aws():
+        cf = boto3.client("cloudformation", region_name=REGION)
+        with pytest.warns(UserWarning, match="AWS::Lambda::EventInvokeConfig"):
+            cf.create_stack(StackName="skips", TemplateBody=json.dumps(template))
+        resources = cf.describe_stack_resources(StackName="skips")["StackResources"]
+    # The skipped resource is listed with no id and no type: nothing was made.
+    assert [r.get("LogicalResourceId") for r in resources if "ResourceType" in r] == ["Group"]
+    assert "Config" not in {r.get("LogicalResourceId") for r in resources}, "moto now models EventInvokeConfig"

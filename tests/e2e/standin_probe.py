@@ -17,7 +17,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 import model
-import sendtext
+import streamreply
 
 MESSAGE_EVENT = Path(__file__).parents[1] / "events" / "apiGatewayWebSocketApiMessage.json"
 
@@ -43,12 +43,18 @@ def via_client(text: str) -> dict:
     return {"exception": None, "texts": texts}
 
 
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
 def via_handler(name: str, text: str) -> dict:
-    """The whole SendText handler; its frames land in the test's @connections stub under connection `name`."""
+    """The whole streaming handler (StreamReply, as SendText starts it); its frames land in the test's
+    @connections stub under connection `name`."""
     event = json.loads(MESSAGE_EVENT.read_text())
-    event["requestContext"]["connectionId"] = name
-    event["body"] = json.dumps({"action": "sendtext", "text": text})
-    return sendtext.handler(event, None)
+    return streamreply.handler(
+        {"connectionId": name, "requestId": event["requestContext"]["requestId"], "text": text}, Context()
+    )
 
 
 def run(case: dict) -> dict:

@@ -118,9 +118,11 @@ def test_function_has_runtime_limits_and_a_log_group_with_retention(name):
     )
 
 
-def test_sendtext_has_time_for_a_1024_token_reply():
-    # Lambda's 3 s default ends a long reply mid-sentence; even 20 tokens/s needs about 50 s.
-    assert FUNCTIONS["SendTextFunction"]["Properties"]["Timeout"] >= 60
+def test_the_streaming_function_has_time_for_any_reply_and_sendtext_answers_within_the_integration_timeout():
+    # Issue 10: the reply streams from an asynchronous invocation with Lambda's maximum Timeout; SendText only
+    # starts it, well inside API Gateway's 29 s.
+    assert FUNCTIONS["StreamReplyFunction"]["Properties"]["Timeout"] == 900
+    assert FUNCTIONS["SendTextFunction"]["Properties"]["Timeout"] <= 29
 
 
 def test_every_import_in_main_is_exported_by_iam():
@@ -185,7 +187,7 @@ def test_the_wildcard_check_finds_a_star_resource_wherever_it_is(resource):
 
 def test_manage_connections_is_scoped_to_this_api_and_stage():
     policies = {name: p for name, p in of_type(MAIN, "AWS::IAM::RolePolicy").items() if "ManageConnections" in name}
-    assert len(policies) == 3  # SendText, Default (basic role), Conversations
+    assert len(policies) == 5  # SendText, Default (basic role), Conversations, StreamReply, ReplyFailed
     for policy in policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == "execute-api:ManageConnections"
@@ -218,6 +220,8 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_a_deliberate
             "ConversationsRoleName",
             ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"],
         ),
+        ("StreamReplyRoleName", ["dynamodb:UpdateItem"]),  # claim the turn, store the reply
+        ("ReplyFailedRoleName", ["dynamodb:UpdateItem"]),  # mark a reply that never finished failed
     ],
 )
 def test_only_the_functions_that_use_the_table_get_only_the_actions_they_use_on_only_this_table(role, actions):
@@ -226,7 +230,7 @@ def test_only_the_functions_that_use_the_table_get_only_the_actions_they_use_on_
         for p in of_type(MAIN, "AWS::IAM::RolePolicy").values()
         if any("dynamodb:" in str(s["Action"]) for s in p["Properties"]["PolicyDocument"]["Statement"])
     ]
-    assert len(granted) == 2
+    assert len(granted) == 4
     (policy,) = [p for p in granted if p["RoleName"]["Fn::ImportValue"]["Fn::Sub"].endswith(role)]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert sorted(statement["Action"]) == actions
@@ -239,7 +243,7 @@ def test_every_function_that_names_the_table_is_granted_it_and_no_other():
         for name, f in FUNCTIONS.items()
         if "TABLE_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})
     }
-    assert users == {"SendTextFunction", "ConversationsFunction"}
+    assert users == {"SendTextFunction", "ConversationsFunction", "StreamReplyFunction", "ReplyFailedFunction"}
 
 
 @pytest.mark.parametrize(
@@ -254,14 +258,18 @@ def test_conversation_parameters_are_validated(name, low, high):
     assert MAIN["Parameters"]["SystemPrompt"]["MaxLength"] <= 2000  # Lambda's 4 KB environment
 
 
-def test_sendtext_gets_the_table_and_the_conversation_settings():
-    variables = FUNCTIONS["SendTextFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables["TABLE_NAME"] == {"Ref": "Table"}
-    assert {k: variables[k] for k in ("MAX_TOKENS", "SYSTEM_PROMPT", "HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
-        "MAX_TOKENS": {"Ref": "MaxTokens"},
-        "SYSTEM_PROMPT": {"Ref": "SystemPrompt"},
+def test_sendtext_and_streamreply_get_the_table_and_the_conversation_settings():
+    # SendText reads the history and reserves the turn; StreamReply, which calls the model, gets the model's.
+    sendtext = FUNCTIONS["SendTextFunction"]["Properties"]["Environment"]["Variables"]
+    stream = FUNCTIONS["StreamReplyFunction"]["Properties"]["Environment"]["Variables"]
+    assert sendtext["TABLE_NAME"] == stream["TABLE_NAME"] == {"Ref": "Table"}
+    assert {k: sendtext[k] for k in ("HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
         "HISTORY_MAX_TOKENS": {"Ref": "HistoryMaxTokens"},
         "HISTORY_TTL_DAYS": {"Ref": "HistoryTtlDays"},
+    }
+    assert {k: stream[k] for k in ("MAX_TOKENS", "SYSTEM_PROMPT")} == {
+        "MAX_TOKENS": {"Ref": "MaxTokens"},
+        "SYSTEM_PROMPT": {"Ref": "SystemPrompt"},
     }
 
 
@@ -275,7 +283,7 @@ def model_policy(model_id: str) -> list[dict]:
             Capabilities=["CAPABILITY_IAM"],
             Parameters=[{"ParameterKey": "ModelId", "ParameterValue": model_id}],
         )
-        role = cf.describe_stack_resource(StackName="iam", LogicalResourceId="SendTextRole")
+        role = cf.describe_stack_resource(StackName="iam", LogicalResourceId="StreamReplyRole")
         doc = boto3.client("iam", region_name="ap-northeast-1").get_role_policy(
             RoleName=role["StackResourceDetail"]["PhysicalResourceId"], PolicyName="invoke-configured-model"
         )["PolicyDocument"]

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.eventstream import EventStream
 from botocore.parsers import EventStreamJSONParser
 from botocore.stub import ANY, Stubber
@@ -23,12 +24,14 @@ os.environ.update(
     STAGE="dev",
     MODEL_ID="jp.anthropic.claude-haiku-4-5-20251001-v1:0",
     TABLE_NAME="conversations-test",
+    REPLY_FUNCTION="arn:aws:lambda:ap-northeast-1:123456789012:function:chat-StreamReply",
 )
 for name in (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_LAMBDA",
 ):
     os.environ.pop(name, None)
 from bedrock_body import RawStream  # noqa: E402
@@ -37,6 +40,8 @@ import connections  # noqa: E402
 import conversation  # noqa: E402
 import logs  # noqa: E402
 import model  # noqa: E402
+import reply  # noqa: E402
+import start  # noqa: E402
 import store  # noqa: E402
 
 os.environ.clear()
@@ -157,8 +162,9 @@ CONVERSATION_ID = "Conversation_id-0123456789abcdef"  # what conversation.new_id
 def table(monkeypatch):
     """Stubber on the DynamoDB client, in every unit test: a store call nobody queued fails the test.
 
-    `table.fresh()` queues what a message on a connection with no conversation costs (GetItem of the connection's
-    record, PutItem of it, PutItem reserving turn 1, UpdateItem storing the reply); `table.calls` lists every
+    `table.fresh()` queues what a message on a connection with no conversation costs (SendText: GetItem of the
+    connection's record, PutItem of it, PutItem reserving turn 1; StreamReply: UpdateItem claiming the turn,
+    UpdateItem storing the reply); `table.calls` lists every
     call made, as (operation, parameters). New conversations get CONVERSATION_ID.
     """
     monkeypatch.setattr(conversation, "new_id", lambda: CONVERSATION_ID)
@@ -169,10 +175,11 @@ def table(monkeypatch):
         calls.append((model.name, params))
 
     def fresh() -> None:
-        stubber.add_response("get_item", {})
-        stubber.add_response("put_item", {})
-        stubber.add_response("put_item", {})
-        stubber.add_response("update_item", {})
+        stubber.add_response("get_item", {})  # SendText: the connection's current conversation (none)
+        stubber.add_response("put_item", {})  # ... made the connection's
+        stubber.add_response("put_item", {})  # ... turn 1 reserved
+        stubber.add_response("update_item", {})  # StreamReply: the turn claimed
+        stubber.add_response("update_item", {})  # ... the reply stored
 
     stubber.fresh, stubber.calls = fresh, calls
     store.client.meta.events.register("before-parameter-build.dynamodb", record)
@@ -180,3 +187,45 @@ def table(monkeypatch):
         yield stubber
         stubber.assert_no_pending_responses()
     store.client.meta.events.unregister("before-parameter-build.dynamodb", record)
+
+
+@pytest.fixture
+def lambdas():
+    """Stubber on SendText's Lambda client. `lambdas.starts(payload)` expects one Event invoke of StreamReply
+    with exactly that payload."""
+    stubber = Stubber(start.client)
+
+    def starts(payload: dict) -> None:
+        stubber.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": start.REPLY_FUNCTION, "InvocationType": "Event", "Payload": json.dumps(payload).encode()},
+        )
+
+    stubber.starts = starts
+    with stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def handed_over():
+    """Every Event invoke SendText makes answers 202 and its payload is kept, in order (`handed_over`), with no
+    queue to fill: for tests that run SendText and then StreamReply on what it handed over. (The hook is the one
+    Stubber itself uses: a `before-call` handler that answers instead of the network.)"""
+    payloads: list[dict] = []
+
+    def answer(params, **_):
+        payloads.append(json.loads(params["body"]))
+        return AWSResponse(None, 202, {}, None), {"StatusCode": 202}
+
+    start.client.meta.events.register_first("before-call.lambda.Invoke", answer)
+    yield payloads
+    start.client.meta.events.unregister("before-call.lambda.Invoke", answer)
+
+
+def through_both(handed_over: list[dict], started, request_id: str = "stream-request", remaining_ms: int = 900_000):
+    """After SendText (`started`, its outcome): StreamReply on what it handed over, as Lambda would run it."""
+    if started.error is None:
+        return reply.answer(handed_over[-1], request_id, remaining_ms)
+    return None

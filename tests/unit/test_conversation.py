@@ -1,14 +1,15 @@
-"""A reply inside its conversation: what SendText reads and writes in DynamoDB (stubbed), what the model is sent,
-and the error frames for unknown, busy and failing conversations."""
+"""A reply inside its conversation: what SendText and StreamReply read and write in DynamoDB (stubbed), what the
+model is sent, and the error frames for unknown, busy and failing conversations. Each message runs through both
+functions: SendText reserves the turn and hands it over, StreamReply claims it, streams, and stores the reply."""
 
 import json
 
 import pytest
 from bedrock_body import RawStream, reply_messages
-from conftest import CONVERSATION_ID
+from conftest import CONVERSATION_ID, through_both
 
 import model
-import reply
+import start
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
 OTHER_ID = "Another_conversation-0123456789x"
@@ -55,8 +56,17 @@ def assistant(text: str) -> dict:
     return {"role": "assistant", "content": [{"type": "text", "text": text}]}
 
 
+HANDED_OVER: list[dict] = []  # what SendText handed StreamReply in this test
+
+
+@pytest.fixture(autouse=True)
+def _handed_over(handed_over):
+    global HANDED_OVER
+    HANDED_OVER = handed_over
+
+
 def answer(body: dict, owner: str = "-", now: float = NOW) -> None:
-    reply.answer(CONNECTION, owner, json.dumps(body), now, "this-request", int(now * 1000) + 120_000)
+    through_both(HANDED_OVER, start.start(CONNECTION, owner, json.dumps(body), now, "this-request"))
 
 
 def sent(posts) -> list:
@@ -82,13 +92,14 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
                 "user": {"S": "Third?"},
                 "status": {"S": "pending"},
                 "startedAt": {"N": str(int(NOW * 1000))},
-                "deadlineAt": {"N": str(int(NOW * 1000) + 120_000)},
+                "deadlineAt": {"N": str(int(NOW * 1000) + start.REPLY_WINDOW_MS)},
                 "requestId": {"S": "this-request"},
                 "expiresAt": {"N": str(int(NOW) + 30 * DAY)},
             },
             "ConditionExpression": "attribute_not_exists(pk)",
         },
     )
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_response("update_item", {})
     history = [user("First?"), assistant("One."), user("Second?"), assistant("Two."), user("Third?")]
     bedrock.reply(RawStream(reply_messages(["Three", "."]), pace=posts.pace))
@@ -99,10 +110,13 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
 
     assert bedrock.requests[-1]["messages"] == expected_messages
 
-    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem", "UpdateItem"]
     query = table.calls[1][1]
     assert query["ConsistentRead"] is True and query["ScanIndexForward"] is False
-    update = table.calls[3][1]
+    claim = table.calls[3][1]
+    assert claim["ConditionExpression"] == "requestId = :reserved AND #status = :pending"
+    assert claim["ExpressionAttributeValues"][":reserved"] == {"S": "this-request"}
+    update = table.calls[4][1]
     assert update["ExpressionAttributeValues"][":assistant"] == {"S": "Three."}  # as the client received it
     assert update["ExpressionAttributeValues"][":status"] == {"S": "complete"}
     assert update["ConditionExpression"] == "requestId = :request"
@@ -127,6 +141,7 @@ def test_a_conversation_id_resumes_it_on_a_new_connection_and_the_connection_kee
         },
     )
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Yes"])))
     expected_messages = [user("First?"), assistant("One."), user("Again?")]
@@ -150,13 +165,14 @@ def test_new_true_starts_a_fresh_conversation_only_if_the_connection_still_holds
     table.add_response("get_item", current(OTHER_ID))
     table.add_response("put_item", {})
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
 
     answer({"action": "sendtext", "text": "Start over", "new": True})
 
-    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem"]  # no history read
+    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]  # no history read
     pointer = table.calls[1][1]
     assert pointer["Item"]["conversationId"] == {"S": CONVERSATION_ID}
     assert pointer["ExpressionAttributeValues"] == {":previous": {"S": OTHER_ID}}
@@ -237,6 +253,7 @@ def test_a_pending_turn_past_its_deadline_was_abandoned_and_is_left_out(bedrock,
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [abandoned, item(1, "First?", "One.")]})
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("First?"), assistant("One."), user("Next?")]
@@ -254,6 +271,7 @@ def test_expired_turns_are_ignored_by_the_injected_clock(bedrock, posts, table):
     old = item(1, "Old?", "Old.", expires_at=int(NOW) - 10)
     table.add_response("query", {"Items": [item(2, "New?", "New."), old]})
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("New?"), assistant("New."), user("Now?")]
@@ -327,6 +345,7 @@ def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_st
     table.add_response("get_item", {})
     table.add_response("put_item", {})
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
@@ -340,6 +359,7 @@ def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedro
     table.add_response("get_item", {})
     table.add_response("put_item", {})
     table.add_response("put_item", {})
+    table.add_response("update_item", {})  # StreamReply claims the turn
     table.add_client_error("update_item", "InternalServerError", http_status_code=500)
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
@@ -352,12 +372,12 @@ def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedro
 def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_event):
     import sendtext
 
-    table.fresh()
-    bedrock.reply(RawStream(reply_messages(["Hi"])))
-    posts.accept(), posts.accept()
+    table.add_response("get_item", {})
+    table.add_response("put_item", {})
+    table.add_response("put_item", {})
     message_event["requestContext"]["authorizer"] = {"principalId": "user-42"}
 
-    sendtext.handler(message_event, None)
+    sendtext.handler(message_event, None)  # SendText alone: it reserves the turn and starts the reply
 
     assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}
 

@@ -1,0 +1,35 @@
+"""What SendText hands StreamReply: the asynchronous invocation's payload, which Lambda also returns, as
+`requestPayload`, in the failure record ReplyFailed receives. One shape, built and read only here.
+
+The payload carries the connection, the reserved turn (minus the user's text, which is already the last of the
+model's messages) and the messages themselves, so StreamReply reads nothing before it claims the turn. Written
+as UTF-8 (not \\u-escaped): a 128 KB message and its history stay well under the 1 MB asynchronous payload quota.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+
+import conversation
+import store
+
+
+@dataclass
+class Handover:
+    connection_id: str
+    begun: conversation.Begun
+
+
+def encode(connection_id: str, begun: conversation.Begun) -> bytes:
+    turn = {**asdict(begun.turn), "user": ""}
+    payload = {
+        "connectionId": connection_id,
+        "turn": turn,
+        "messages": begun.messages,
+        "historyTurns": begun.history_turns,
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def decode(payload: dict) -> Handover:
+    turn = store.Turn(**payload["turn"])
+    return Handover(payload["connectionId"], conversation.Begun(turn, payload["messages"], payload["historyTurns"]))

@@ -1,0 +1,71 @@
+"""SendText's work: validate the message, begin its turn in the conversation (find or start it, read its history,
+reserve the turn), then start the reply with an asynchronous invocation of StreamReply (REPLY_FUNCTION). A message
+that cannot start gets its error frame here, at once."""
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from functools import partial
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+import connections
+import conversation
+import handover
+from logs import log
+from protocol import ErrorCode, ProtocolError, error_frame, parse_sendtext
+from relay import Outcome
+
+REPLY_FUNCTION = os.environ["REPLY_FUNCTION"]
+# How long the reserved turn may stay pending before the conversation takes a new message anyway (its reply was
+# lost without a trace): StreamReply's event may wait 60 s (MaximumEventAgeInSeconds), then run 900 s (Timeout).
+REPLY_WINDOW_MS = (60 + 900) * 1000
+# An Event invoke only queues the event: it answers in milliseconds. Standard retries absorb a throttle; a retry
+# after a lost answer may queue the event twice, which StreamReply's once-only claim makes harmless.
+client = boto3.client(
+    "lambda", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
+)
+
+NOT_STARTED = ProtocolError(ErrorCode.THROTTLED, "The reply could not start; try again shortly.")
+
+
+@dataclass
+class Started:
+    error: ProtocolError | None = None  # what the client was told instead of a reply
+    cause: Exception | None = field(default=None, repr=False)  # why, for the log only
+    gone: bool = False
+    turn: int | None = None
+    history_turns: int | None = None
+
+
+def start(connection_id: str, owner: str, body: str | None, now: float, request_id: str) -> Started:
+    send = partial(connections.post, connection_id)
+    try:
+        request = parse_sendtext(body)
+        begun = conversation.begin(connection_id, owner, request, now, request_id, int(now * 1000) + REPLY_WINDOW_MS)
+    except ProtocolError as error:
+        return _refuse(send, Started(error=error))
+    except conversation.Refusal as refusal:
+        return _refuse(send, Started(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
+    log("request", level="DEBUG", connectionId=connection_id, text=request.text)  # the user's text: DEBUG only
+    started = Started(turn=begun.turn.number, history_turns=begun.history_turns)
+    try:
+        client.invoke(
+            FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=handover.encode(connection_id, begun)
+        )
+    except Exception as exc:
+        started.error, started.cause = NOT_STARTED, exc
+        with contextlib.suppress(ClientError, BotoCoreError):  # failed: the conversation takes the next message
+            conversation.finish(begun, Outcome(error=NOT_STARTED))
+        return _refuse(send, started, begun.turn.conversation_id)
+    return started
+
+
+def _refuse(send, started: Started, conversation_id: str | None = None) -> Started:
+    try:
+        send(error_frame(started.error, conversation_id))
+    except connections.ClientGone:
+        started.gone = True
+    return started

@@ -1,0 +1,34 @@
+"""streamreply: the asynchronous invocation SendText starts. Streams the model's reply to the caller, one
+JSON-string frame per delta, then an end (or error) frame; stops with an error frame before its own timeout."""
+
+import time
+
+import model
+import reply
+from logs import log
+
+
+def handler(event: dict, context: object) -> dict:
+    started = time.monotonic()
+    outcome = reply.answer(event, context.aws_request_id, context.get_remaining_time_in_millis())
+    if outcome is None:
+        log("duplicate", connectionId=event["connectionId"])  # Lambda delivered the event again: already claimed
+        return {"statusCode": 200}
+    log(
+        "reply",
+        level="ERROR" if outcome.cause else "INFO",
+        connectionId=event["connectionId"],
+        model=model.MODEL_ID,
+        turn=outcome.turn,
+        history_turns=outcome.history_turns,
+        deltas=outcome.deltas,
+        frames=outcome.frames,
+        stop_reason=outcome.stop_reason,
+        input_tokens=outcome.input_tokens,
+        output_tokens=outcome.output_tokens,
+        error=str(outcome.error.code) if outcome.error else None,
+        cause=repr(outcome.cause) if outcome.cause else None,
+        gone=outcome.gone,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    return {"statusCode": 200}

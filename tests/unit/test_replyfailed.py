@@ -1,0 +1,90 @@
+"""ReplyFailed: StreamReply's OnFailure destination turns Lambda's failure record into the client's error frame and
+marks the turn failed, whoever holds it (the crashed invocation's claim, or SendText's reservation)."""
+
+import json
+
+import pytest
+from bedrock_body import frame
+from conftest import CONVERSATION_ID
+
+import conversation
+import handover
+import replyfailed
+import store
+
+CONNECTION = "Zx1mHdJ-tjMCJgQ="
+RESERVED = "sendtext-request"
+CLAIMED = "c0ffee00-0000-4000-8000-000000000000"  # the asynchronous invocation's request id
+
+
+def record(condition: str, attempts: int, error_type: str | None = None) -> dict:
+    """Lambda's invocation record (invocation-async-retain-records), as the destination receives it."""
+    turn = store.Turn(CONVERSATION_ID, 3, "-", "", status="pending", request_id=RESERVED)
+    begun = conversation.Begun(turn, [{"role": "user", "content": [{"type": "text", "text": "my secret"}]}], 2)
+    record = {
+        "version": "1.0",
+        "timestamp": "2026-11-27T15:00:00.000Z",
+        "requestContext": {
+            "requestId": CLAIMED,
+            "functionArn": "arn:aws:lambda:ap-northeast-1:123456789012:function:chat-StreamReply:$LATEST",
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": json.loads(handover.encode(CONNECTION, begun)),
+    }
+    if error_type:
+        record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+        record["responsePayload"] = {"errorType": error_type, "errorMessage": "RequestId: x Error: it failed"}
+    return record
+
+
+def request_ids(table) -> list[str]:
+    return [params["ExpressionAttributeValues"][":request"]["S"] for _, params in table.calls]
+
+
+@pytest.mark.parametrize(
+    ("error_type", "message"),
+    [
+        ("Runtime.ExitError", "The reply failed on our side; try again."),
+        ("Sandbox.Timedout", "The reply failed on our side; try again."),
+    ],
+)
+def test_a_crash_or_timeout_gets_one_error_frame_and_the_claimed_turn_fails(table, posts, capsys, error_type, message):
+    table.add_response("update_item", {})
+    posts.expect(frame({"type": "error", "code": "Internal", "message": message, "conversationId": CONVERSATION_ID}))
+    assert replyfailed.handler(record("RetriesExhausted", 1, error_type), None) == {"statusCode": 200}
+    assert request_ids(table) == [CLAIMED]
+    assert table.calls[0][1]["ExpressionAttributeValues"][":status"] == {"S": "failed"}
+    out = capsys.readouterr().out
+    assert "my secret" not in out and CONVERSATION_ID not in out
+    line = json.loads(out)
+    assert (line["event"], line["condition"], line["function_error"], line["turn_failed"]) == (
+        "reply_failed",
+        "RetriesExhausted",
+        error_type,
+        True,
+    )
+
+
+def test_a_dropped_event_gets_one_error_frame_and_the_reserved_turn_fails(table, posts):
+    table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)  # never claimed
+    table.add_response("update_item", {})
+    posts.expect(
+        frame(
+            {
+                "type": "error",
+                "code": "Throttled",
+                "message": "The reply could not start in time; try again shortly.",
+                "conversationId": CONVERSATION_ID,
+            }
+        )
+    )
+    replyfailed.handler(record("EventAgeExceeded", 0), None)
+    assert request_ids(table) == [CLAIMED, RESERVED]
+
+
+def test_a_client_that_left_is_logged_not_raised(table, posts, capsys):
+    table.add_response("update_item", {})
+    posts.gone()
+    assert replyfailed.handler(record("RetriesExhausted", 1, "Runtime.ExitError"), None) == {"statusCode": 200}
+    assert json.loads(capsys.readouterr().out)["gone"] is True
