@@ -99,10 +99,15 @@ async def test_a_dropped_event_ends_in_one_error_frame(chat, standin):
         gateway.functions.inject(Fault("drop", function=reply.name))
         await ws.send(sendtext(ARTICLE))
         frames = await whole_reply(ws, timeout=10)
-    assert frames == [
-        {"type": "error", "code": "Throttled", "message": "The reply could not start in time; try again shortly."}
-    ]
-    assert standin.find(ARTICLE) == []
+        assert standin.find(ARTICLE) == []
+        # The turn was marked failed: the conversation takes the next message at once (not ConversationBusy).
+        await ws.send(sendtext(ARTICLE))
+        *deltas, end = await whole_reply(ws, timeout=10)
+    (error,) = frames
+    assert (error["type"], error["code"]) == ("error", "Throttled")
+    assert error["message"] == "The reply could not start in time; try again shortly."
+    assert "".join(deltas) == scripted_reply(ARTICLE) and end["type"] == "end"
+    assert end["conversationId"] == error["conversationId"]
 
 
 def environment_of(gateway: Gateway, logical_id: str) -> list[int]:
@@ -120,7 +125,8 @@ async def test_a_crash_mid_stream_ends_in_one_error_frame(chat):
         frames = await whole_reply(ws, timeout=10)
     *deltas, error = frames
     assert all(isinstance(delta, str) for delta in deltas)
-    assert error == {"type": "error", "code": "Internal", "message": "The reply failed on our side; try again."}
+    assert (error["type"], error["code"]) == ("error", "Internal")
+    assert error["message"] == "The reply failed on our side; try again." and error["conversationId"]
 
 
 async def test_a_reply_at_its_time_limit_stops_itself_with_one_error_frame(standin, tmp_path: Path):
