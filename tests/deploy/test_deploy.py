@@ -278,24 +278,28 @@ def test_make_line_variables_reach_the_stack_parameters(rehearsal):
     }
 
 
-def test_the_table_is_deployed_with_the_stack_and_both_functions_that_use_it_get_its_name(rehearsal):
+def test_the_table_is_deployed_with_the_stack_and_every_function_that_uses_it_gets_its_name(rehearsal):
     (name,) = rehearsal.deployed.tables
     table = rehearsal.deployed.tables[name]
     assert name.startswith(f"{STACK}-Table-")  # CloudFormation's name: a redeploy never collides with it
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
     functions = rehearsal.deployed.functions
-    sendtext = functions[f"{STACK}-SendText"]["Environment"]["Variables"]
-    conversations = functions[f"{STACK}-Conversations"]["Environment"]["Variables"]
-    assert sendtext["TABLE_NAME"] == conversations["TABLE_NAME"] == name
-    # As text: moto keeps a Number parameter's value as a number even in an environment variable.
-    assert {k: str(sendtext[k]) for k in ("MAX_TOKENS", "SYSTEM_PROMPT", "HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
-        "MAX_TOKENS": "512",
-        "SYSTEM_PROMPT": "Answer in one line.",
+    variables = {f: functions[f"{STACK}-{f}"].get("Environment", {}).get("Variables", {}) for f in HANDLERS}
+    users = {f for f, v in variables.items() if "TABLE_NAME" in v}
+    assert users == {"SendText", "Conversations", "StreamReply", "ReplyFailed"}
+    assert {variables[f]["TABLE_NAME"] for f in users} == {name}
+    # As text: moto keeps a Number parameter's value as a number even in an environment variable. SendText reads
+    # the history; StreamReply, which calls the model, gets the model's settings.
+    sendtext, stream = variables["SendText"], variables["StreamReply"]
+    assert {k: str(sendtext[k]) for k in ("HISTORY_MAX_TOKENS", "HISTORY_TTL_DAYS")} == {
         "HISTORY_MAX_TOKENS": "8000",
         "HISTORY_TTL_DAYS": "7",
     }
-    assert rehearsal.redeployed.tables.keys() == {name}  # the redeploy kept it (and its conversations)
+    assert {k: str(stream[k]) for k in ("MAX_TOKENS", "SYSTEM_PROMPT")} == {
+        "MAX_TOKENS": "512",
+        "SYSTEM_PROMPT": "Answer in one line.",
+    }
 
 
 def test_model_id_stage_and_region_reach_the_function_environment(rehearsal):

@@ -11,15 +11,17 @@ since the handler logs to stdout.
 
 import json
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+import conversation
+import handover
 import model
-import streamreply
-
-MESSAGE_EVENT = Path(__file__).parents[1] / "events" / "apiGatewayWebSocketApiMessage.json"
+import reply
+from protocol import parse_sendtext
 
 
 def via_client(text: str) -> dict:
@@ -43,18 +45,16 @@ def via_client(text: str) -> dict:
     return {"exception": None, "texts": texts}
 
 
-class Context:
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
 def via_handler(name: str, text: str) -> dict:
-    """The whole streaming handler (StreamReply, as SendText starts it); its frames land in the test's
-    @connections stub under connection `name`."""
-    event = json.loads(MESSAGE_EVENT.read_text())
-    return streamreply.handler(
-        {"connectionId": name, "requestId": event["requestContext"]["requestId"], "text": text}, Context()
+    """The reply's whole path in src/: SendText's bookkeeping (the turn reserved in the local table) and then
+    StreamReply's work on what SendText hands over; its frames land in the test's @connections stub under
+    connection `name`."""
+    now = time.time()
+    begun = conversation.begin(
+        name, "-", parse_sendtext(json.dumps({"text": text})), now, "send", int(now * 1000) + 60_000
     )
+    outcome = reply.answer(json.loads(handover.encode(name, begun)), "stream", 900_000)
+    return {"frames": outcome.frames if outcome else 0}
 
 
 def run(case: dict) -> dict:
