@@ -1,11 +1,15 @@
 """`python -m bench.conversations` (`make bench SECTION=conversations`): what a conversation costs per turn.
 
-In the emulator (main.yml + src/, the Bedrock stand-in at ttft 0, the local DynamoDB), for a conversation with
-0, 10 and 50 stored turns (seeded directly in the table: 200-character questions, 800-character replies of 200
-tokens), one warm SendText environment:
-  dynamodb       requests per turn, by operation (counted at the local DynamoDB), in the steady state: the
-                 connection already holds the conversation
-  first_frame_ms the client's first delta - its `sendtext` send (median of REPS), against 0 stored turns
+In the emulator (main.yml + src/, the Bedrock stand-in at ttft 0, the local DynamoDB), one warm SendText
+environment, for a connection with no history (its first message starts a conversation) and for a connection
+that holds a conversation of 1, 10 and 50 stored turns (seeded directly in the table: 200-character questions,
+800-character replies of 200 tokens):
+  dynamodb       requests per turn, by operation (counted at the local DynamoDB)
+  first_frame_ms the client's first delta - its `sendtext` send (median of REPS), and its difference from the
+                 connection with no history
+  query_ms       the same Query SendText makes, timed alone against the local DynamoDB (moto): how much of the
+                 difference is the local store's own cost (moto serializes ~1.5 ms per returned item; DynamoDB
+                 answers a 50-item page in milliseconds)
   input_tokens   what the model was sent (the stand-in's estimate), to compare with HistoryMaxTokens
 Writes bench/conversations.json and prints a table. About half a minute.
 """
@@ -28,7 +32,7 @@ from emulator.runtime import function_environment, stop_forkserver
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("conversations.json")
-STORED = (0, 10, 50)
+STORED = (0, 1, 10, 50)  # 0: a connection with no history (its first message starts a conversation)
 NOW = int(time.time())
 
 
@@ -80,17 +84,39 @@ async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) 
     seed(client, table, conversation_id, stored)
     async with websockets.connect(gateway.url) as ws:
         (connection_id,) = gateway.registry.open
-        hold(client, table, connection_id, conversation_id)
+        if stored:
+            hold(client, table, connection_id, conversation_id)
         before = Counter(aws_services.requests)
         started = time.monotonic()
         await ws.send(json.dumps({"action": "sendtext", "text": f"[standin tokens=8] Turn {rep} after {stored}"}))
         first = None
         while isinstance(frame := json.loads(await ws.recv()), str):
             first = first or time.monotonic()
-        assert frame.get("type") == "end" and frame["conversationId"] == conversation_id, frame
+        assert frame.get("type") == "end" and (frame["conversationId"] == conversation_id or not stored), frame
         await asyncio.sleep(0.05)  # the $disconnect of the previous connection is not in the next count
     used = Counter(aws_services.requests) - before
     return (first - started) * 1000, used, frame["usage"]["input_tokens"]
+
+
+def query_ms(client, table: str, conversation_id: str) -> float:
+    """SendText's history Query, as src/store.py's newest_first(for_reply=True) sends it (src/ is not imported:
+    its modules need a function's environment), timed alone: median of 5."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :id AND sk > :zero",
+        "ExpressionAttributeValues": {":id": {"S": conversation_id}, ":zero": {"N": "0"}},
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+        "Limit": 100,
+        "ProjectionExpression": "pk, sk, #owner, #user, assistant, #status, outputTokens, deadlineAt, expiresAt",
+        "ExpressionAttributeNames": {"#owner": "owner", "#user": "user", "#status": "status"},
+    }
+    samples = []
+    for _ in range(5):
+        started = time.monotonic()
+        client.query(**request)
+        samples.append((time.monotonic() - started) * 1000)
+    return statistics.median(samples)
 
 
 async def measure(reps: int) -> list[dict]:
@@ -118,6 +144,7 @@ async def measure(reps: int) -> list[dict]:
                         op.rsplit(".", 1)[-1]: round(n / reps, 2) for op, n in sorted(counts.items())
                     },
                     "input_tokens": samples[0][2],
+                    "query_ms": round(query_ms(client, table, f"bench-{stored:02d}-000".ljust(32, "x")), 2),
                 }
             )
     finally:
@@ -131,8 +158,8 @@ def table_markdown(cells: list[dict]) -> str:
     base = cells[0]["first_frame_ms"]
     rows = [
         "| stored turns | DynamoDB requests per turn | reads + writes | first frame ms (median) | added vs 0 | "
-        "input tokens sent |",
-        "|---:|---|---:|---:|---:|---:|",
+        "input tokens sent | local Query alone ms |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for c in cells:
         ops = c["dynamodb_per_turn"]
@@ -141,7 +168,7 @@ def table_markdown(cells: list[dict]) -> str:
         listed = ", ".join(f"{op} {n:g}" for op, n in ops.items())
         rows.append(
             f"| {c['stored_turns']} | {listed} | {reads:g} + {writes:g} | {c['first_frame_ms']:.1f} | "
-            f"{c['first_frame_ms'] - base:+.1f} | {c['input_tokens']} |"
+            f"{c['first_frame_ms'] - base:+.1f} | {c['input_tokens']} | {c['query_ms']:.1f} |"
         )
     return "\n".join(rows)
 

@@ -69,7 +69,7 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, request
         previous = store.current(connection_id, now)
         if not request.new and conversation_id is None:
             conversation_id = previous
-        turns = store.newest_first(conversation_id) if conversation_id else iter(())
+        turns = store.newest_first(conversation_id, for_reply=True) if conversation_id else iter(())
         newest = next(turns, None)
         if newest is None or not is_live(newest, now) or newest.owner != owner:
             if request.conversation_id is not None:  # asked for by id: tell the client it is gone

@@ -130,9 +130,17 @@ def clear_current(connection_id: str, conversation_id: str) -> None:
             raise
 
 
-def newest_first(conversation_id: str, page: int = PAGE_ITEMS) -> Iterator[Turn]:
+# What a reply needs of each earlier turn (the history route reads every attribute). Reserved words get names.
+_FOR_REPLY = {
+    "ProjectionExpression": "pk, sk, #owner, #user, assistant, #status, outputTokens, deadlineAt, expiresAt",
+    "ExpressionAttributeNames": {"#owner": "owner", "#user": "user", "#status": "status"},
+}
+
+
+def newest_first(conversation_id: str, page: int = PAGE_ITEMS, for_reply: bool = False) -> Iterator[Turn]:
     """Every stored turn, newest first, expired ones included (the caller decides); pages are read lazily, so a
-    caller that stops early reads no more."""
+    caller that stops early reads no more. `for_reply`: only the attributes a reply's history needs (a smaller
+    response; read units are the same, DynamoDB counts whole items)."""
     request = {
         "TableName": TABLE,
         "KeyConditionExpression": "pk = :id AND sk > :zero",
@@ -140,6 +148,7 @@ def newest_first(conversation_id: str, page: int = PAGE_ITEMS) -> Iterator[Turn]
         "ScanIndexForward": False,
         "ConsistentRead": True,
         "Limit": page,
+        **(_FOR_REPLY if for_reply else {}),
     }
     while True:
         response = client.query(**request)
