@@ -8,8 +8,10 @@ import asyncio
 import json
 import secrets
 
+import boto3
 import pytest
 import websockets
+from botocore.exceptions import ClientError
 
 from emulator.bedrock import scripted_reply
 from tests.e2e.conftest import receive_json
@@ -221,3 +223,52 @@ async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_or
             assert [(r["sk"], r["user"], r["assistant"], r["status"]) for r in rows] == [
                 (str(t + 1), f"[standin tokens=3] c{n} t{t}", replies[t], "complete") for t in range(3)
             ]
+
+
+async def test_a_system_prompt_is_sent_only_when_one_is_configured(chat, standin):
+    async with (
+        chat(parameters={"SystemPrompt": "Answer in one line."}) as gateway,
+        websockets.connect(gateway.url) as ws,
+    ):
+        await turn(ws, f"{SHORT} With a system prompt")
+    record = standin.find(f"{SHORT} With a system prompt")[-1]
+    assert (record.system, record.messages) == (True, 1)
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        (["assistant", "user"], 'messages: first message must use the "user" role'),
+        (
+            ["user", "user"],
+            'messages: roles must alternate between "user" and "assistant", but found multiple "user" roles in a row',
+        ),
+        (
+            ["user", "assistant", "assistant", "user"],
+            'messages: roles must alternate between "user" and "assistant", but found multiple "assistant" roles in '
+            "a row",
+        ),
+    ],
+)
+async def test_the_stand_in_refuses_what_bedrock_refuses_with_bedrocks_words(standin, roles, message):
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=standin.url,
+        region_name="ap-northeast-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 10,
+        "messages": [
+            {"role": role, "content": [{"type": "text", "text": f"turn {n}"}]} for n, role in enumerate(roles)
+        ],
+    }
+    with pytest.raises(ClientError) as caught:
+        await asyncio.to_thread(
+            client.invoke_model_with_response_stream,
+            modelId="jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+            body=json.dumps(body),
+        )
+    assert caught.value.response["Error"] == {"Code": "ValidationException", "Message": message}
