@@ -4,10 +4,12 @@
 `BackgroundStandIn` from synchronous code. The README's "Bedrock stand-in" section has the details.
 """
 
+from .background import BackgroundStandIn
 from .directives import Directives, parse_directives
 from .errors import BedrockError
+from .records import StreamRecord
 from .script import chunk, estimate_input_tokens, prompt_hash, reply_pieces, scripted_reply
-from .server import BackgroundStandIn, BedrockStandIn, StreamRecord
+from .server import BedrockStandIn
 
 __all__ = [
     "BackgroundStandIn",

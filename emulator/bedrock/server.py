@@ -10,12 +10,10 @@ import asyncio
 import json
 import logging
 import random
-import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Self, TypeVar
+from collections.abc import Iterator
+from dataclasses import asdict, replace
 
 from aiohttp import web
 
@@ -24,40 +22,15 @@ from emulator.eventstream import chunk_event, exception_event
 
 from .directives import Directives, check_reachable, parse_directives
 from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
+from .h2c import DualServer
 from .invocation import Invocation, model_name, parse_body
+from .records import StreamRecord
 from .script import estimate_input_tokens, prompt_hash, reply_pieces
 
 log = logging.getLogger("emulator.bedrock")
-T = TypeVar("T")
 
 STREAM = "InvokeModelWithResponseStream"
 INVOKE = "InvokeModel"
-
-
-@dataclass
-class StreamRecord:
-    """One request to the stand-in. Times are time.monotonic(): CLOCK_MONOTONIC on Linux, one clock for every
-    process on the machine, so a client in another process can compare its own readings with these."""
-
-    operation: str  # InvokeModelWithResponseStream or InvokeModel
-    model_id: str
-    started_at: float  # the request arrived
-    prompt_hash: str = ""  # script.prompt_hash() of the last user text as sent, directives included
-    messages: int = 0  # how many messages the request carried (history + the new one)
-    system: bool = False  # whether the request carried a system prompt
-    status: int = 200  # the HTTP status answered
-    error: str | None = None  # Bedrock error code sent, before the stream or as its exception event
-    planned: int = 0  # text deltas the reply had (after max_tokens)
-    chunks: int = 0  # `chunk` events written (message_start … message_stop), the exception event excluded
-    deltas: int = 0  # of which text deltas
-    first_chunk_at: float | None = None
-    last_chunk_at: float | None = None
-    closed_early: bool = False  # the client went away before the last message; the stand-in stopped there
-    ended_at: float | None = None
-
-    @property
-    def ended(self) -> bool:
-        return self.ended_at is not None
 
 
 class _Gone(Exception):
@@ -80,6 +53,7 @@ class BedrockStandIn:
         self.streams: list[StreamRecord] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
+        self.server: DualServer | None = None
         self._changed: asyncio.Condition | None = None
         self._stopping = False
 
@@ -99,14 +73,14 @@ class BedrockStandIn:
         # shutdown_timeout: stop() cuts streams still running (a stall, say) instead of waiting 60 s for them.
         self._runner = web.AppRunner(self.app(), handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self.server = DualServer(self._runner)  # HTTP/1.1 and h2c on the one port, as Bedrock serves HTTP/2
+        self.url = await self.server.start(self.host, self.port)
         return self.url
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.server is not None:
+            await self.server.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -319,47 +293,3 @@ class BedrockStandIn:
     async def _records(self, request: web.Request) -> web.Response:
         """The records as JSON, for a client in another process (the stand-in run on its own)."""
         return web.json_response([{**asdict(record), "ended": record.ended} for record in self.streams])
-
-
-class BackgroundStandIn:
-    """A BedrockStandIn on its own event loop in a daemon thread, for synchronous callers: boto3 blocks, and
-    blocking the loop that serves it would deadlock.
-
-        with BackgroundStandIn(rate=0, ttft_ms=0) as bedrock:
-            client = boto3.client("bedrock-runtime", endpoint_url=bedrock.url, …)
-            bedrock.wait_ended(prompt)
-    """
-
-    def __init__(self, rate: float = 60.0, ttft_ms: float = 300.0, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.standin = BedrockStandIn(rate, ttft_ms, host, port)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="bedrock-standin", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return self.standin.url
-
-    @property
-    def streams(self) -> list[StreamRecord]:
-        return self.standin.streams
-
-    def find(self, prompt: str) -> list[StreamRecord]:
-        return self.standin.find(prompt)
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        """Run a coroutine on the stand-in's loop and wait for its result (e.g. to start a companion server)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
-
-    def wait_ended(self, prompt: str, timeout: float = 10.0) -> StreamRecord:
-        return self.run(self.standin.wait_ended(prompt, timeout), timeout + 1)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        self.run(self.standin.start())
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.run(self.standin.stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
