@@ -210,12 +210,14 @@ async def test_expired_turns_are_ignored_though_dynamodb_has_not_deleted_them_ye
     assert gone["code"] == "ConversationNotFound"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # 100 cold environments (SendText, StreamReply): minutes on a loaded 2-core machine
 async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_order(chat):
     async def converse(n: int) -> tuple[str, list[str]]:
         async with websockets.connect(gateway.url, open_timeout=30) as ws:
             replies = []
             for t in range(3):
-                reply, end = await turn(ws, f"[standin tokens=3] c{n} t{t}", timeout=60)  # 50 cold starts
+                reply, end = await turn(ws, f"[standin tokens=3] c{n} t{t}", timeout=240)
                 assert end["type"] == "end", end
                 replies.append(reply)
             return end["conversationId"], replies
