@@ -14,7 +14,7 @@ import websockets
 from botocore.exceptions import ClientError
 
 from emulator.bedrock import scripted_reply
-from tests.e2e.conftest import receive_json
+from tests.e2e.conftest import read_reply, receive_json
 
 pytestmark = pytest.mark.e2e
 
@@ -30,15 +30,8 @@ async def turn(ws, text: str, timeout: float = 20, **fields) -> tuple[str, dict]
     message = sendtext(text, **fields)
     # API Gateway takes a client frame of at most 32 KB: a longer message goes as fragments (128 KB in all).
     await ws.send([message[i : i + 16_000] for i in range(0, len(message), 16_000)])
-    deltas = []
-    while True:
-        frame = await receive_json(ws, timeout)
-        if isinstance(frame, str):
-            deltas.append(frame)
-        elif frame.get("message") == "Endpoint request timed out":
-            continue  # API Gateway's, past 29 s (a loaded machine): the handler streams on, as on AWS
-        else:
-            return "".join(deltas), frame
+    deltas, frame = await read_reply(ws, timeout)
+    return "".join(deltas), frame
 
 
 def table_of(gateway):
