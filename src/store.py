@@ -84,6 +84,12 @@ def _connection_key(connection_id: str) -> dict:
     return {"pk": {"S": f"connection#{connection_id}"}, "sk": {"N": "0"}}
 
 
+def _stored(key: dict, attribute: str) -> str | None:
+    """One string attribute of an item as stored now (a conditional write that failed asks who holds the key)."""
+    item = client.get_item(TableName=TABLE, Key=key, ConsistentRead=True, ProjectionExpression=attribute).get("Item")
+    return _get(item, attribute) if item else None
+
+
 def current(connection_id: str, now: float) -> str | None:
     """The connection's current conversation id, if it has one (and the record has not expired)."""
     item = client.get_item(TableName=TABLE, Key=_connection_key(connection_id), ConsistentRead=True).get("Item")
@@ -111,9 +117,11 @@ def set_current(connection_id: str, conversation_id: str, previous: str | None, 
     try:
         client.put_item(TableName=TABLE, Item=item, **condition)
     except Exception as exc:
-        if _is_conflict(exc):
+        if not _is_conflict(exc):
+            raise
+        if _stored(_connection_key(connection_id), "conversationId") != conversation_id:
             raise Conflict(connection_id) from None
-        raise
+        # Else our own write landed and its answer was lost: botocore's retry then fails the condition.
 
 
 def clear_current(connection_id: str, conversation_id: str) -> None:
@@ -174,9 +182,12 @@ def reserve(turn: Turn) -> None:
     try:
         client.put_item(TableName=TABLE, Item=item, ConditionExpression="attribute_not_exists(pk)")
     except Exception as exc:
-        if _is_conflict(exc):
+        if not _is_conflict(exc):
+            raise
+        key = {"pk": item["pk"], "sk": item["sk"]}
+        if _stored(key, "requestId") != turn.request_id:
             raise Conflict(turn.conversation_id) from None
-        raise
+        # Else the turn is ours: the first attempt wrote it, its answer was lost, and the retry found it taken.
 
 
 def claim(turn: Turn, request_id: str) -> None:

@@ -176,11 +176,17 @@ async def receive_json(ws: websockets.ClientConnection, timeout: float = 5.0) ->
 
 
 async def read_reply(ws: websockets.ClientConnection, timeout: float = 10.0) -> tuple[list[str], dict]:
-    """String frames until the first object frame (end or error): the deltas and that control frame."""
+    """String frames until the first object frame (end or error): the deltas and that control frame.
+
+    API Gateway's own `{"message": "Endpoint request timed out", ...}` (SendText past 29 s, as on a loaded
+    machine's cold starts) is skipped: the reply goes on after it, as on AWS."""
     deltas: list[str] = []
-    while isinstance(frame := await receive_json(ws, timeout), str):
-        deltas.append(frame)
-    return deltas, frame
+    while True:
+        frame = await receive_json(ws, timeout)
+        if isinstance(frame, str):
+            deltas.append(frame)
+        elif frame.get("message") != "Endpoint request timed out":
+            return deltas, frame
 
 
 def sendtext(text: str) -> str:

@@ -14,7 +14,7 @@ import websockets
 from botocore.exceptions import ClientError
 
 from emulator.bedrock import scripted_reply
-from tests.e2e.conftest import receive_json
+from tests.e2e.conftest import read_reply, receive_json
 
 pytestmark = pytest.mark.e2e
 
@@ -30,9 +30,7 @@ async def turn(ws, text: str, timeout: float = 20, **fields) -> tuple[str, dict]
     message = sendtext(text, **fields)
     # API Gateway takes a client frame of at most 32 KB: a longer message goes as fragments (128 KB in all).
     await ws.send([message[i : i + 16_000] for i in range(0, len(message), 16_000)])
-    deltas = []
-    while isinstance(frame := await receive_json(ws, timeout), str):
-        deltas.append(frame)
+    deltas, frame = await read_reply(ws, timeout)
     return "".join(deltas), frame
 
 
@@ -205,12 +203,14 @@ async def test_expired_turns_are_ignored_though_dynamodb_has_not_deleted_them_ye
     assert gone["code"] == "ConversationNotFound"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # 100 cold environments (SendText, StreamReply): minutes on a loaded 2-core machine
 async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_order(chat):
     async def converse(n: int) -> tuple[str, list[str]]:
         async with websockets.connect(gateway.url, open_timeout=30) as ws:
             replies = []
             for t in range(3):
-                reply, end = await turn(ws, f"[standin tokens=3] c{n} t{t}", timeout=60)  # 50 cold starts
+                reply, end = await turn(ws, f"[standin tokens=3] c{n} t{t}", timeout=240)
                 assert end["type"] == "end", end
                 replies.append(reply)
             return end["conversationId"], replies

@@ -240,12 +240,37 @@ def test_losing_the_race_for_the_turn_number_is_busy(bedrock, posts, table):
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [item(1, "First?", "One.")]})
     table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+    table.add_response("get_item", {"Item": {"requestId": {"S": "the-winner"}}})  # who holds turn 2
     posts.accept()
 
     answer({"action": "sendtext", "text": "Second?"})
 
     (error,) = sent(posts)
     assert (error["code"], error["conversationId"]) == ("ConversationBusy", CONVERSATION_ID)
+    assert table.calls[-1][1]["Key"] == {"pk": {"S": CONVERSATION_ID}, "sk": {"N": "2"}}
+
+
+@pytest.mark.parametrize("write", ["connection", "turn"])
+def test_a_retried_write_that_finds_its_own_first_attempt_is_not_a_conflict(bedrock, posts, table, write):
+    """A loaded store answers late: botocore retries a write that had landed, and the retry fails its condition.
+    The write is ours (the same conversation id, the same request id), so the turn goes on."""
+    table.add_response("get_item", {})  # a new connection
+    if write == "connection":
+        table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+        table.add_response("get_item", {"Item": {"conversationId": {"S": CONVERSATION_ID}}})
+        table.add_response("put_item", {})
+    else:
+        table.add_response("put_item", {})
+        table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+        table.add_response("get_item", {"Item": {"requestId": {"S": "this-request"}}})
+    table.add_response("update_item", {})  # StreamReply's claim
+    table.add_response("update_item", {})  # and its store
+    bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
+
+    assert sent(posts)[-1]["type"] == "end"
 
 
 def test_a_pending_turn_past_its_deadline_was_abandoned_and_is_left_out(bedrock, posts, table):
