@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--section", choices=["all", "relay", "first-frame"], default="all", help="run only one (default all)"
     )
-    parser.add_argument("--warm-reps", type=int, default=15, help="first-frame warm replies per path")
+    parser.add_argument("--warm-reps", type=int, default=25, help="first-frame warm replies per path")
     parser.add_argument("--cold-reps", type=int, default=5, help="first-frame cold replies per path")
     return parser.parse_args(argv)
 
