@@ -16,6 +16,8 @@ MUTATE_JOBS ?= 2
 AUTH      ?=
 OIDC_ISSUER   ?=
 OIDC_AUDIENCE ?=
+# Output tokens per signed-in user per UTC day (everyone together when sign-in is off); 0: unlimited.
+DAILY_TOKEN_BUDGET ?=
 URL       ?=
 # Conversations (main.yml's parameters of the same names; README "Configuration").
 MAX_TOKENS         ?= 1024
@@ -99,7 +101,7 @@ bench: $(PY) ## First frame, relay vs the article's loop, a conversation turn, t
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
-	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))
+	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET))
 
 mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not in CI): the score, then survivors
 	rm -rf mutants
