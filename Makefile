@@ -16,6 +16,8 @@ MUTATE_JOBS ?= 2
 AUTH      ?=
 OIDC_ISSUER   ?=
 OIDC_AUDIENCE ?=
+# Output tokens per signed-in user per UTC day (everyone together when sign-in is off); 0: unlimited.
+DAILY_TOKEN_BUDGET ?=
 URL       ?=
 # Conversations (main.yml's parameters of the same names; README "Configuration").
 MAX_TOKENS         ?= 1024
@@ -93,12 +95,13 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) ## Time to first frame, relay vs the article's loop, a conversation turn's cost (SECTION=first-frame|relay|conversations: one)
-	$(if $(filter-out conversations,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
-	$(if $(filter-out relay first-frame,$(or $(SECTION),all)),$(PY) -m bench.conversations)
+bench: $(PY) ## First frame, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|relay|conversations|authorizer: one)
+	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
+	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
+	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
-	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE))
+	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET))
 
 mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not in CI): the score, then survivors
 	rm -rf mutants

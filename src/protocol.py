@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     INTERNAL = "Internal"  # our bug: details are in the function's log, never in the frame
     CONVERSATION_NOT_FOUND = "ConversationNotFound"  # unknown, expired, deleted or someone else's: drop the id
     CONVERSATION_BUSY = "ConversationBusy"  # a reply in that conversation is still streaming: wait for its end
+    UNAUTHORIZED = "Unauthorized"  # the token that opened the connection has expired: reconnect with a fresh one
+    QUOTA_EXCEEDED = "QuotaExceeded"  # the principal's daily token budget is used up
     REPLY_TOO_LONG = "ReplyTooLong"  # the reply reached its time limit (15 minutes) and was cut short
 
 

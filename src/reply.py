@@ -11,8 +11,10 @@ import connections
 import conversation
 import handover
 import model
+import signin
 import store
 from deadline import Bounded, seconds_until_stop
+from logs import log
 from protocol import ErrorCode, ProtocolError, error_frame, model_failure
 from relay import Outcome, relay
 
@@ -49,6 +51,10 @@ def _finish(begun: conversation.Begun, outcome: Outcome) -> str:
         conversation.finish(begun, outcome)
     except Exception as exc:
         outcome.error, outcome.cause = NOT_STORED, outcome.cause or exc
+    try:  # counted before the closing frame, so the next message sees it; without usage, the deltas (~1 token each)
+        signin.spend(begun.turn.owner, outcome.output_tokens or outcome.deltas, time.time())
+    except Exception as exc:  # the reply stands: a failed count is logged, not the client's problem
+        log("budget", level="ERROR", cause=repr(exc))
     return begun.turn.conversation_id
 
 

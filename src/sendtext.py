@@ -18,6 +18,7 @@ def handler(event: dict, context: object) -> dict:
         event.get("body"),
         now=time.time(),
         request_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
+        request_context=request,
     )
     log(
         "start",
@@ -30,6 +31,7 @@ def handler(event: dict, context: object) -> dict:
         error=str(outcome.error.code) if outcome.error else None,
         cause=repr(outcome.cause) if outcome.cause else None,
         gone=outcome.gone,
+        principalId=conversation.owner_of(request),
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     return {"statusCode": 200}

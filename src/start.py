@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 import connections
 import conversation
 import handover
+import signin
 from logs import log
 from protocol import ErrorCode, ProtocolError, error_frame, parse_sendtext
 from relay import Outcome
@@ -40,9 +41,12 @@ class Started:
     history_turns: int | None = None
 
 
-def start(connection_id: str, owner: str, body: str | None, now: float, request_id: str) -> Started:
+def start(
+    connection_id: str, owner: str, body: str | None, now: float, request_id: str, request_context: dict | None = None
+) -> Started:
     send = partial(connections.post, connection_id)
     try:
+        signin.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
         request = parse_sendtext(body)
         begun = conversation.begin(connection_id, owner, request, now, request_id, int(now * 1000) + REPLY_WINDOW_MS)
     except ProtocolError as error:

@@ -36,7 +36,8 @@ UNMODELLED_RESOURCES_SKIPPED = pytest.mark.filterwarnings(
     "ignore:Tried to parse AWS..\\S+ but it's not supported by moto:UserWarning"  # no ":" in a filter's regex
 )
 # Variables the Makefile takes with ?=, and make's own: a value in the caller's environment must not leak in.
-MAKE_VARIABLES = ("STACK", "IAM_STACK", "STAGE", "REGION", "MODEL_ID", "BUCKET", "AWS", "VENV")
+MAKE_VARIABLES = ("STACK", "IAM_STACK", "STAGE", "REGION", "MODEL_ID", "BUCKET", "AWS", "VENV", "AUTH", "OIDC_ISSUER")
+MAKE_VARIABLES += ("OIDC_AUDIENCE", "USERNAME", "PASSWORD", "PORT")
 MAKE_OWN = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 

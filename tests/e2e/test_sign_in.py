@@ -2,7 +2,9 @@
 clients (python websockets, wscat) completing the subprotocol handshake."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import websockets
@@ -12,7 +14,7 @@ from emulator import template
 from emulator.cognito import LocalCognito
 from emulator.gateway import Gateway
 from emulator.runtime import function_environment
-from tests.e2e.conftest import ARTICLE, ROOT, read_reply, sendtext
+from tests.e2e.conftest import ARTICLE, ROOT, read_reply, receive_json, sendtext
 from tests.e2e.test_chat import wscat_transcript
 
 pytestmark = pytest.mark.e2e
@@ -42,15 +44,27 @@ class SignedIn:
 
 
 @pytest.fixture
-async def signed_in(standin) -> AsyncIterator[SignedIn]:
-    cognito = LocalCognito(template.DEFAULT_REGION)
-    api = template.load(ROOT / "main.yml", {"Auth": "cognito"}, provision=cognito.provision)
-    gateway = Gateway(api, {**function_environment(standin.url, 5.0), **cognito.environment}, port=0)
-    await gateway.start()
-    try:
-        yield SignedIn(gateway, cognito)
-    finally:
-        await gateway.stop()
+def stack(standin):
+    """`async with stack(**parameters) as signed_in`: main.yml with Auth=cognito (and the given parameters)."""
+
+    @asynccontextmanager
+    async def start(**parameters: str) -> AsyncIterator[SignedIn]:
+        cognito = LocalCognito(template.DEFAULT_REGION)
+        api = template.load(ROOT / "main.yml", {"Auth": "cognito", **parameters}, provision=cognito.provision)
+        gateway = Gateway(api, {**function_environment(standin.url, 5.0), **cognito.environment}, port=0)
+        await gateway.start()
+        try:
+            yield SignedIn(gateway, cognito)
+        finally:
+            await gateway.stop()
+
+    return start
+
+
+@pytest.fixture
+async def signed_in(stack) -> AsyncIterator[SignedIn]:
+    async with stack() as running:
+        yield running
 
 
 async def refused(url: str, subprotocols: list[str] | None) -> int:
@@ -69,7 +83,10 @@ async def test_a_signed_in_user_chats_and_the_token_never_reaches_a_log(signed_i
             deltas, end = await read_reply(ws)
         assert deltas and end["type"] == "end"
     sub = await asyncio.to_thread(signed_in.sub, "alice")
-    assert f'"principalId": "{sub}"' in caplog.text  # $connect saw the authorizer's principal
+    messages = [record.getMessage() for record in caplog.records]
+    lines = [json.loads(message) for message in messages if message.startswith('{"level"')]
+    # $connect and sendtext both saw the authorizer's principal (requestContext.authorizer.principalId).
+    assert [line["principalId"] for line in lines if line["event"] in ("connect", "start")] == [sub] * 4
     for token in (tokens["AccessToken"], tokens["IdToken"]):
         assert token.split(".")[2] not in caplog.text and token.split(".")[1] not in caplog.text
 
@@ -88,3 +105,47 @@ async def test_wscat_signs_in_with_two_subprotocols(signed_in):
     options = ("-s", "bedrock-ws-chat", "-s", token)
     frames = await asyncio.to_thread(wscat_transcript, signed_in.gateway.url, sendtext(ARTICLE), 20.0, options)
     assert frames[-1].startswith('{"type": "end"')
+
+
+async def connected(signed_in: SignedIn, username: str) -> websockets.ClientConnection:
+    token = (await asyncio.to_thread(signed_in.user, username))["AccessToken"]
+    return await websockets.connect(signed_in.gateway.url, subprotocols=["bedrock-ws-chat", token])
+
+
+async def test_two_users_cannot_reach_each_other_s_conversations(signed_in):
+    alice, bob = await connected(signed_in, "alice"), await connected(signed_in, "bob")
+    try:
+        await alice.send(sendtext(ARTICLE))
+        _, end = await read_reply(alice)
+        theirs = end["conversationId"]
+        await bob.send(json.dumps({"action": "history", "conversationId": theirs}))
+        assert (await receive_json(bob))["code"] == "ConversationNotFound"
+        await bob.send(json.dumps({"action": "sendtext", "text": "What did she say?", "conversationId": theirs}))
+        _, refused_turn = await read_reply(bob)
+        assert refused_turn["code"] == "ConversationNotFound"
+        await alice.send(json.dumps({"action": "history", "conversationId": theirs}))
+        history = await receive_json(alice)
+        assert history["type"] == "history" and history["turns"][0]["user"] == ARTICLE
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_the_daily_budget_runs_out_with_quota_exceeded_per_user(stack, standin):
+    async with stack(DailyTokenBudget="5") as signed_in:
+        carol, dave = await connected(signed_in, "carol"), await connected(signed_in, "dave")
+        try:
+            await carol.send(sendtext(ARTICLE))  # more than 5 output tokens: allowed, then counted
+            _, first = await read_reply(carol)
+            assert first["type"] == "end" and first["usage"]["output_tokens"] > 5
+            calls = len(standin.streams)
+            await carol.send(sendtext(ARTICLE))
+            _, second = await read_reply(carol)
+            assert second["code"] == "QuotaExceeded"
+            assert len(standin.streams) == calls  # refused before the model
+            await dave.send(sendtext(ARTICLE))  # another principal has a budget of their own
+            _, others = await read_reply(dave)
+            assert others["type"] == "end"
+        finally:
+            await carol.close()
+            await dave.close()
