@@ -51,6 +51,7 @@ const state = {
   retryTimer: 0,
   conversationId: localStorage.getItem(STORED_ID),
   startNew: false, // the next sendtext starts a fresh conversation
+  needsHistory: localStorage.getItem(STORED_ID) !== null, // redraw from the server's history once connected
   reply: null, // the assistant message streaming in: {body, meta, text}
   waiting: null, // "history" or "forget" while the server answers one
   history: null, // history frames received so far: {conversationId, turns}
@@ -337,7 +338,8 @@ function connect() {
     state.open = true;
     state.attempts = 0;
     setStatus("Connected", "ok");
-    requestHistory();
+    if (state.needsHistory) requestHistory();
+    state.needsHistory = false;
     updateControls();
   };
   ws.onmessage = (event) => onFrame(event.data);
@@ -346,6 +348,9 @@ function connect() {
     state.ws = null;
     state.open = false;
     state.waiting = null;
+    // A reply cut off by a dropped socket: the server kept what it sent, so redraw from its history. After Stop
+    // the page already shows exactly what arrived, and the next message continues the conversation by its id.
+    if (state.reply && !ws.stopped) state.needsHistory = true;
     finishReply("The connection closed before the reply ended.", "error");
     if (!opened) state.attempts += 1;
     if (!opened && signIn?.refused(state.attempts)) {
@@ -425,7 +430,7 @@ ui.input.addEventListener("keydown", (event) => {
 });
 
 // Closing the socket is how a client stops a reply: the server's next post gets GoneException and it stops
-// the model. Then reconnect at once and redraw the conversation as the server kept it.
+// the model, keeping the reply so far as a partial turn. Then reconnect at once.
 ui.stop.addEventListener("click", () => {
   finishReply("Stopped.");
   note("");

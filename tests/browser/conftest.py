@@ -125,6 +125,7 @@ class Watch:
     dialogs: list[str]
     errors: list[str]
     foreign: list[str]
+    accept: bool = False  # answer dialogs (Delete chat's confirm) with OK instead of Cancel
 
 
 @pytest.fixture
@@ -144,7 +145,11 @@ def watch(context, site: Site) -> Watch:
     socket_origin = site.socket.rsplit("/", 1)[0]
 
     def on_page(page):
-        page.on("dialog", lambda dialog: (watch.dialogs.append(dialog.message), dialog.dismiss()))
+        def on_dialog(dialog) -> None:
+            watch.dialogs.append(dialog.message)
+            dialog.accept() if watch.accept else dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: watch.errors.append(str(error)))
 
     def on_request(request):

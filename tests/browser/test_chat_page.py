@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
+from websockets.sync.client import connect
 
 from emulator.bedrock import reply_pieces, scripted_reply
 from emulator.bedrock.script import prompt_hash
@@ -129,7 +130,9 @@ def test_error_frames_are_shown_as_readable_messages(page: Page):
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
 
 
-def test_stop_closes_the_socket_the_model_stops_and_the_page_reconnects(page: Page, site):
+def test_stop_closes_the_socket_the_model_stops_and_the_conversation_goes_on(page: Page, site):
+    ask(page, "Hi")
+    wait_for_end(page)
     prompt = "[standin rate=20 tokens=400] Tell me about rivers"
     ask(page, prompt)
     expect(last_reply(page).locator(".body")).to_contain_text("Tell me about rivers")
@@ -145,6 +148,67 @@ def test_stop_closes_the_socket_the_model_stops_and_the_page_reconnects(page: Pa
         page.wait_for_timeout(100)
         record = next(r for r in site.streams() if r["prompt_hash"] == prompt_hash(prompt))
     assert record["closed_early"] and record["deltas"] < 400
+
+    ask(page, "Go on")  # on the new connection, the same conversation: both turns go to the model, the cut one too
+    wait_for_end(page)
+    expect(page.locator(".message.assistant").nth(1).locator(".meta")).to_have_text("Stopped.")
+    assert record_of(site, "Go on")["messages"] == 5
+
+
+def record_of(site, prompt: str) -> dict:
+    (record,) = (r for r in site.streams() if r["prompt_hash"] == prompt_hash(prompt))
+    return record
+
+
+def stored_id(page: Page) -> str | None:
+    return page.evaluate("localStorage.getItem('bedrock-ws-chat.conversationId')")
+
+
+def test_a_reload_resumes_the_conversation_and_redraws_its_history(page: Page, site):
+    first = f"{reply('**Nice** to meet you, Ada.')} My name is Ada"
+    ask(page, first)
+    wait_for_end(page)
+    ask(page, "What is my name?")
+    wait_for_end(page)
+    conversation = stored_id(page)
+    replies = page.locator(".message.assistant .body").all_inner_texts()
+
+    page.reload()
+
+    expect(page.get_by_role("status")).to_have_text("Connected")
+    expect(page.locator(".message.user .body")).to_have_text([first, "What is my name?"])
+    expect(page.locator(".message.assistant .body")).to_have_text(replies)
+    expect(page.locator(".message.assistant strong")).to_have_text("Nice")  # Markdown again, from the history
+    expect(page.locator(".message.assistant .meta").first).to_contain_text("tokens in")
+    ask(page, "And again?")
+    wait_for_end(page)
+    assert stored_id(page) == conversation
+    assert record_of(site, "And again?")["messages"] == 5
+
+
+def test_new_chat_starts_a_fresh_conversation_and_delete_chat_forgets_it(page: Page, site, watch):
+    ask(page, "Hi there")
+    wait_for_end(page)
+    first = stored_id(page)
+    page.get_by_role("button", name="New chat").click()
+    expect(page.locator(".message")).to_have_count(0)
+    ask(page, "Hello again")
+    wait_for_end(page)
+    second = stored_id(page)
+    assert first and second and second != first
+    assert record_of(site, "Hello again")["messages"] == 1
+
+    watch.accept = True
+    page.get_by_role("button", name="Delete chat").click()
+
+    expect(page.locator("#note")).to_have_text("Chat deleted.")
+    expect(page.locator(".message")).to_have_count(0)
+    assert stored_id(page) is None
+    assert watch.dialogs == ["Delete this chat from the server? This cannot be undone."]
+    with connect(site.socket) as ws:  # gone on the server too
+        ws.send(json.dumps({"action": "history", "conversationId": second}))
+        answer = json.loads(ws.recv(timeout=5))
+    assert answer.get("code") == "ConversationNotFound" or answer.get("turns") == []
 
 
 def test_a_message_over_32_kb_is_refused_before_sending(page: Page):
@@ -194,6 +258,29 @@ def scripted_server(page: Page, site, answers: list[list[str]], connections: lis
 
 def gateway_frame(message: str) -> str:
     return json.dumps({"message": message, "connectionId": "L3o2=", "requestId": "L3o3="})
+
+
+def test_history_in_several_frames_is_joined_turn_by_turn(context, site):
+    page = context.new_page()
+    page.add_init_script("localStorage.setItem('bedrock-ws-chat.conversationId', 'c-1')")
+    usage = {"input_tokens": 5, "output_tokens": 7}
+    turn = {"stop_reason": "end_turn", "status": "complete", "usage": usage}
+
+    def part(number: int, turns: list[dict]) -> str:
+        return json.dumps({"type": "history", "conversationId": "c-1", "part": number, "parts": 2, "turns": turns})
+
+    answers = [
+        [
+            part(1, [{"turn": 1, "user": "first", "assistant": "one", **turn}, {"turn": 2, "user": "sec", **turn}]),
+            part(2, [{"turn": 2, "user": "ond", "assistant": "a **bo", **turn}, {"turn": 2, "assistant": "ld** end"}]),
+        ]
+    ]
+    scripted_server(page, site, answers, [])
+
+    expect(page.locator(".message.user .body")).to_have_text(["first", "second"])
+    expect(page.locator(".message.assistant .body")).to_have_text(["one", "a bold end"])
+    expect(page.locator(".message.assistant strong")).to_have_text("bold")
+    expect(page.locator(".message.assistant .meta")).to_have_text(["5 tokens in, 7 out"] * 2)
 
 
 def test_api_gateways_own_frames_are_shown(context, site):
