@@ -171,7 +171,7 @@ def test_a_reload_resumes_the_conversation_and_redraws_its_history(page: Page, s
     ask(page, "What is my name?")
     wait_for_end(page)
     conversation = stored_id(page)
-    replies = page.locator(".message.assistant .body").all_inner_texts()
+    replies = page.locator(".message.assistant .body").all_text_contents()
 
     page.reload()
 
