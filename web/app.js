@@ -219,6 +219,10 @@ function onError(frame) {
   }
   if (state.waiting === "forget") state.waiting = null;
   if (frame.code === "Unauthorized") signIn?.expired();
+  if (frame.code === "ConversationNotFound") {
+    forgetLocally(); // else every next message would name it again
+    note("Your next message starts a new conversation.");
+  }
   if (!finishReply(errorText(frame), "error")) addNotice(errorText(frame));
   updateControls();
 }

@@ -283,6 +283,29 @@ def test_history_in_several_frames_is_joined_turn_by_turn(context, site):
     expect(page.locator(".message.assistant .meta")).to_have_text(["5 tokens in, 7 out"] * 2)
 
 
+def test_every_error_code_reads_as_a_sentence(context, site):
+    page = context.new_page()
+    readable = {
+        "BadRequest": "The server could not use that message.",
+        "UnknownAction": "The server does not know that request.",
+        "Throttled": "The model is busy right now. Try again in a moment.",
+        "ModelError": "The model failed to answer.",
+        "Internal": "Something went wrong on the server.",
+        "ConversationNotFound": "That conversation no longer exists.",
+        "ConversationBusy": "This conversation is still answering another message. Wait for it, or press Stop.",
+        "Unauthorized": "Your sign-in has expired. Sign in again.",
+        "QuotaExceeded": "Today's token budget is used up.",
+    }
+    answers = [[json.dumps({"type": "error", "code": code, "message": "Details."})] for code in readable]
+    scripted_server(page, site, answers, [])
+
+    for code, sentence in readable.items():
+        ask(page, "Hi")
+        expect(wait_for_end(page).locator(".meta")).to_have_text(f"{sentence} Details. ({code})")
+        if code == "ConversationNotFound":
+            expect(page.locator("#note")).to_have_text("Your next message starts a new conversation.")
+
+
 def test_api_gateways_own_frames_are_shown(context, site):
     page = context.new_page()
     end = json.dumps({"type": "end", "stop_reason": "max_tokens", "usage": {"input_tokens": 3, "output_tokens": 2}})
