@@ -227,6 +227,13 @@ def test_a_message_over_32_kb_is_refused_before_sending(page: Page):
     expect(box).to_have_value("é" * 16_400)
     assert sent == []
 
+    exactly = "a" * (32_768 - len('{"action":"sendtext","text":""}'))  # a frame of exactly 32 KB still goes
+    box.fill(exactly)
+    box.press("Enter")
+    wait_for_end(page)
+    assert [len(frame.encode()) for frame in sent] == [32_768]
+    expect(page.get_by_role("status")).to_have_text("Connected")  # the emulator's frame quota let it through
+
 
 def test_shift_enter_is_a_new_line_and_enter_sends(page: Page):
     box = page.get_by_label("Message", exact=True)
