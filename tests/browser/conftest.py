@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -45,24 +46,41 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"The chat page is untested. Install Chromium ({INSTALL}) and run make test.")
 
 
-@dataclass(frozen=True)
 class Site:
-    page: str  # http://127.0.0.1:<port>/
-    socket: str  # ws://127.0.0.1:<port>/<stage>
-    standin: str  # the Bedrock stand-in's http:// URL
+    """A started `python -m emulator`: its addresses, read from its banner once it is up (the first one asked
+    for waits, so the browser launches while the emulator starts)."""
+
+    def __init__(self, log: Path, process: subprocess.Popen) -> None:
+        self.log, self.process = log, process
+
+    @cached_property
+    def banner(self) -> str:
+        deadline = time.monotonic() + 30
+        while "Ctrl-C to stop." not in (text := self.log.read_text()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start:\n{text}")
+            time.sleep(0.05)
+        assert text.index("Chat page:") < text.index("Serving"), "make local prints the page's address first"
+        return text
+
+    def _find(self, pattern: str) -> str:
+        return re.search(pattern, self.banner, re.M).group(1)
+
+    @property
+    def page(self) -> str:  # http://127.0.0.1:<port>/
+        return self._find(r"^Chat page: (\S+)$")
+
+    @property
+    def socket(self) -> str:  # ws://127.0.0.1:<port>/<stage>
+        return self._find(r" on (ws://\S+)")
+
+    @property
+    def standin(self) -> str:  # the Bedrock stand-in's http:// URL
+        return self._find(r"stand-in at (\S+)")
 
     def streams(self) -> list[dict]:
         with urllib.request.urlopen(f"{self.standin}/_standin/streams", timeout=5) as response:
             return json.load(response)
-
-
-def _banner(log: Path, process: subprocess.Popen, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while "Ctrl-C to stop." not in (text := log.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the emulator did not start:\n{text}")
-        time.sleep(0.05)
-    return text
 
 
 @contextmanager
@@ -73,12 +91,7 @@ def emulator(log: Path, *args: str) -> Iterator[Site]:
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        text = _banner(log, process)
-        page = re.search(r"^Chat page: (\S+)$", text, re.M).group(1)
-        socket = re.search(r" on (ws://\S+)", text).group(1)
-        standin = re.search(r"stand-in at (\S+)", text).group(1)
-        assert text.index("Chat page:") < text.index("Serving"), "make local prints the page's address first"
-        yield Site(page, socket, standin)
+        yield Site(log, process)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -129,7 +142,7 @@ class Watch:
 
 
 @pytest.fixture
-def context(browser):
+def context(site: Site, browser):  # site first: the emulator starts while the browser launches
     context = browser.new_context(viewport={"width": 800, "height": 700})
     context.set_default_timeout(5000)
     try:
