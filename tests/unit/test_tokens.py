@@ -72,13 +72,17 @@ def _tampered_signature() -> str:
     return f"{head}.{payload}.{b64url(bytes(raw))}"
 
 
-NOW = int(time.time())
+def now() -> int:
+    """At the test's run, not at collection: a long suite runs these minutes after import."""
+    return int(time.time())
+
+
 CORPUS = {
-    "expired": (lambda: SIGNER.token(**access_claims(exp=NOW - 120)), "expired"),
-    "not yet valid": (lambda: SIGNER.token(**access_claims(nbf=NOW + 300)), "not yet valid"),
-    "issued in the future": (lambda: SIGNER.token(**access_claims(iat=NOW + 300)), "issued in the future"),
+    "expired": (lambda: SIGNER.token(**access_claims(exp=now() - 120)), "expired"),
+    "not yet valid": (lambda: SIGNER.token(**access_claims(nbf=now() + 300)), "not yet valid"),
+    "issued in the future": (lambda: SIGNER.token(**access_claims(iat=now() + 300)), "issued in the future"),
     "no exp": (lambda: SIGNER.token(**{k: v for k, v in access_claims().items() if k != "exp"}), "exp missing"),
-    "exp not a number": (lambda: SIGNER.token(**access_claims(exp=str(NOW + 60))), "exp missing"),
+    "exp not a number": (lambda: SIGNER.token(**access_claims(exp=str(now() + 60))), "exp missing"),
     "wrong issuer": (lambda: SIGNER.token(**access_claims(iss=ISSUER + "x")), "wrong issuer"),
     "wrong client": (lambda: SIGNER.token(**access_claims(client_id="another-client")), "wrong client"),
     "wrong audience": (lambda: SIGNER.token(**id_claims(aud="another-client")), "wrong audience"),
