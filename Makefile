@@ -24,6 +24,7 @@ MAX_TOKENS         ?= 1024
 SYSTEM_PROMPT      ?=
 HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
+ALARM_EMAIL ?=
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -43,8 +44,8 @@ PACKAGED := build/main.packaged.yml
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main outputs delete clean \
-	user token
+.PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main \
+	outputs logs dashboard delete clean user token
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -168,7 +169,8 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --no-fail-on-empty-changeset \
 	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
-	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)"
+	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
+	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \
 	echo; echo "WebSocket URL: $$url"; \
@@ -217,6 +219,20 @@ token: $(PY) ## Sign in: print the wscat line, then the access token alone on th
 outputs: ## Print the main stack's outputs
 	$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs" --output table
+
+# `aws logs tail` exists in AWS CLI v2 only (the venv's pinned CLI is v1), so this one uses `aws` from PATH.
+logs: ## Follow the stack's log groups (functions + access log) with AWS CLI v2's `aws logs tail --follow`
+	@aws --version 2>&1 | grep -q '^aws-cli/2' || { echo "make logs needs AWS CLI v2 on PATH (aws logs tail)" >&2; exit 1; }
+	@groups=$$(aws cloudformation describe-stack-resources --region $(REGION) --stack-name $(STACK) \
+	  --query "StackResources[?ResourceType=='AWS::Logs::LogGroup'].PhysicalResourceId" --output text) || exit 1; \
+	for group in $$groups; do \
+	  aws logs tail "$$group" --region $(REGION) --follow --since 10m --format short \
+	    | awk -v name="$${group##*/}" '{ print name, $$0; fflush() }' & \
+	done; wait
+
+dashboard: ## Print the URL of the stack's CloudWatch dashboard (metrics, alarms)
+	@$(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	  --query "Stacks[0].Outputs[?OutputKey=='DashboardUrl'].OutputValue" --output text
 
 delete: ## Delete the main stack, then the IAM stack (the artifact bucket is kept)
 	$(AWS) cloudformation delete-stack --region $(REGION) --stack-name $(STACK)
