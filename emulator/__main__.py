@@ -1,7 +1,8 @@
 """`python -m emulator` (what `make local` runs): main.yml + src/ as a WebSocket API on localhost.
 
 Starts the Bedrock stand-in (or uses real Bedrock with `--bedrock aws` and your AWS credentials), serves
-`ws://127.0.0.1:<port>/<stage>` and its @connections API, prints a wscat line, and runs until Ctrl-C.
+`ws://127.0.0.1:<port>/<stage>` and its @connections API, prints a wscat line, and runs until Ctrl-C; then it
+prints what the functions served, from the EMF metrics in their log lines (emulator/cloudwatch.py).
 """
 
 import argparse
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from emulator import template
 from emulator.awslambda.asynchronous import RETRY_DELAYS
+from emulator.cloudwatch import Metrics
 from emulator.cognito import LocalCognito
 from emulator.coldstart import MODES
 from emulator.gateway import Gateway, Quotas
@@ -90,6 +92,8 @@ async def serve(args: argparse.Namespace) -> None:
         web_dir=args.web_dir,
     )
     gateway.runtime.cold_start = args.cold_start
+    metrics = Metrics()  # what the functions' EMF lines say, summed up on the way out
+    logging.getLogger("emulator").addHandler(metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,6 +126,8 @@ async def serve(args: argparse.Namespace) -> None:
         if standin is not None:
             await standin.stop()
         stop_forkserver()
+        logging.getLogger("emulator").removeHandler(metrics)
+        print("\n".join(metrics.summary()), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ client is never more than one post behind the model however slow each post is (i
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ class Outcome:
     error: ProtocolError | None = None  # what the client was told went wrong
     cause: Exception | None = field(default=None, repr=False)  # why, for the log only
     gone: bool = False  # the client left before the reply was done
+    first_delta_at: float | None = None  # time.time() when the model's first text delta was read (metrics)
+    first_frame_at: float | None = None  # time.time() when the first frame reached API Gateway (metrics)
     turn: int | None = None  # the turn's number in its conversation
     history_turns: int | None = None  # stored turns the model was sent with the new text
     received: list[str] = field(default_factory=list, repr=False)  # the text of every delta frame delivered
@@ -95,6 +98,8 @@ def _send_all(outbox: _Outbox, send: Callable[[str], None], outcome: Outcome) ->
             outcome.cause = exc
             outbox.stop()
         else:
+            if not outcome.frames:
+                outcome.first_frame_at = time.time()
             outcome.frames += 1
             outcome.received.append(json.loads(frame))
 
@@ -152,6 +157,8 @@ def _read(event: dict, outbox: _Outbox, outcome: Outcome) -> None:
     kind = chunk.get("type")
     if kind == "content_block_delta" and chunk["delta"].get("type") == "text_delta":
         outcome.deltas += 1
+        if outcome.first_delta_at is None:
+            outcome.first_delta_at = time.time()
         outbox.put(chunk["delta"]["text"])
     elif kind == "message_start":
         outcome.input_tokens = chunk["message"].get("usage", {}).get("input_tokens")

@@ -62,7 +62,7 @@ def _refuse(send: Callable[[str], None], outcome: Outcome, conversation_id: str 
     """Tell the client why there is no reply: its one error frame."""
     try:
         send(error_frame(outcome.error, conversation_id))
-        outcome.frames = 1
+        outcome.frames, outcome.first_frame_at = 1, time.time()
     except connections.ClientGone:
         outcome.gone = True
     return outcome

@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 import connections
 import handover
+import metrics
 import store
 from logs import log
 from protocol import REPLY_FAILED, REPLY_NOT_STARTED, error_frame
@@ -19,6 +20,7 @@ def handler(record: dict, context: object) -> dict:
     context_ = record.get("requestContext", {})
     condition = context_.get("condition")
     error = REPLY_NOT_STARTED if condition == "EventAgeExceeded" else REPLY_FAILED
+    metrics.refused("ReplyNotStarted" if error is REPLY_NOT_STARTED else "ReplyFailed")
     turn = given.begun.turn
     stored = _fail(turn, claimed_by=context_.get("requestId"))
     gone = False

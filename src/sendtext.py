@@ -5,8 +5,12 @@ import time
 import uuid
 
 import conversation
+import metrics
 import start
 from logs import log
+
+# Outcome names for the errors that share a client-facing code with others (src/metrics.py).
+NAMED = {start.NOT_STARTED: "ReplyNotStarted", conversation.STORE_FAILED: "StoreFailed"}
 
 
 def handler(event: dict, context: object) -> dict:
@@ -20,6 +24,8 @@ def handler(event: dict, context: object) -> dict:
         request_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
         request_context=request,
     )
+    if outcome.error:  # no reply will stream: count the refusal here (StreamReply counts the replies)
+        metrics.refused(metrics.outcome_name(outcome.error, outcome.gone, outcome.cause, NAMED))
     log(
         "start",
         level="ERROR" if outcome.cause else "INFO",

@@ -3,17 +3,26 @@ JSON-string frame per delta, then an end (or error) frame; stops with an error f
 
 import time
 
+import conversation
+import handover
+import metrics
 import model
 import reply
 from logs import log
 
+# Outcome names for the errors that share a client-facing code with others (src/metrics.py).
+NAMED = {conversation.STORE_FAILED: "StoreFailed", reply.NOT_STORED: "StoreFailed"}
+
 
 def handler(event: dict, context: object) -> dict:
-    started = time.monotonic()
+    started, started_at = time.monotonic(), metrics.now()
     outcome = reply.answer(event, context.aws_request_id, context.get_remaining_time_in_millis())
     if outcome is None:
         log("duplicate", connectionId=event["connectionId"])  # Lambda delivered the event again: already claimed
         return {"statusCode": 200}
+    name = metrics.outcome_name(outcome.error, outcome.gone, outcome.cause, NAMED)
+    # The client's wait is counted from SendText's start, when the message arrived (the turn's startedAt).
+    metrics.reply(outcome, started_at, handover.decode(event).begun.turn.started_at, name)
     log(
         "reply",
         level="ERROR" if outcome.cause else "INFO",

@@ -268,7 +268,7 @@ def test_make_line_variables_reach_the_stack_parameters(rehearsal):
     def parameters(name):
         return {p["ParameterKey"]: p["ParameterValue"] for p in rehearsal.deployed.stacks[name]["Parameters"]}
 
-    assert parameters(IAM_STACK) == {"AppStackName": STACK, "ModelId": MODEL_ID}
+    assert parameters(IAM_STACK) == {"AppStackName": STACK, "ModelId": MODEL_ID, "ApiGatewayLogsRole": "create"}
     main = parameters(STACK)
     assert {k: main[k] for k in ("IamStackName", "ModelId", "StageName", *CONVERSATION_PARAMETERS)} == {
         "IamStackName": IAM_STACK,
@@ -339,7 +339,7 @@ def test_stack_names_everything_and_all_of_it_is_in_the_region(rehearsal):
     assert all(f":{REGION}:" in f["FunctionArn"] for f in deployed.functions.values())
     assert {name: g.get("retentionInDays") for name, g in deployed.log_groups.items()} == {
         f"/aws/lambda/{name}": 14 for name in FUNCTIONS
-    }
+    } | {f"/aws/apigateway/{STACK}-access": 14}
     # Nothing landed in the CLI's default region: every call the Makefile makes carries --region.
     assert (rehearsal.decoy.stacks, rehearsal.decoy.functions, rehearsal.decoy.log_groups) == ({}, {}, {})
 
@@ -358,6 +358,13 @@ def test_make_outputs_prints_the_main_stack_outputs(rehearsal):
     assert f"WebSocket URL: {outputs['WebSocketUrl']}" in rehearsal.deploy.stdout
 
 
+def test_the_dashboard_is_created_and_its_url_is_an_output(rehearsal):
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in rehearsal.deployed.stacks[STACK]["Outputs"]}
+    assert outputs["DashboardUrl"] == (
+        f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#dashboards/dashboard/{STACK}-{REGION}"
+    )
+
+
 def test_make_delete_removes_the_main_stack_then_the_iam_stack(rehearsal):
     assert rehearsal.deleted.stacks == {}
     assert {name: s["StackStatus"] for name, s in rehearsal.deleted_stacks.items()} == {
@@ -373,7 +380,11 @@ def test_make_delete_removes_the_main_stack_then_the_iam_stack(rehearsal):
 
 def test_make_delete_leaves_the_account_clean_but_for_the_artifact_bucket(rehearsal):
     deleted = rehearsal.deleted
-    assert (deleted.exports, deleted.functions, deleted.log_groups, deleted.roles) == ({}, {}, {}, {})
+    assert (deleted.exports, deleted.functions, deleted.log_groups) == ({}, {}, {})
+    # Retained on purpose (iam.yml): API Gateway's account-wide logs role, which other APIs may rely on.
+    assert [r["Description"] for r in deleted.roles.values()] == [
+        "API Gateway's CloudWatch Logs role for this account and region (access and execution logs)"
+    ]
     assert deleted.tables == {}  # DeletionPolicy Delete: the chats go with the stack (README, "What is stored")
     # Kept on purpose (see the Makefile): the next deploy reuses it.
     assert deleted.buckets.keys() == {BUCKET}
