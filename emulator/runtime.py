@@ -41,7 +41,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator.runtime")
 
 # Imported once in the forkserver, shared by every environment forked from it.
-PRELOAD = ["emulator.runtime", "boto3", "botocore.client", "botocore.session", "botocore.eventstream", "json"]
+PRELOAD = [
+    "emulator.runtime",
+    "boto3",
+    "botocore.client",
+    "botocore.session",
+    "botocore.eventstream",
+    "json",
+    "emulator.prewarm",
+]
 
 
 @dataclass(frozen=True)
