@@ -5,6 +5,7 @@ figures, one Outcome per way a reply ends; every custom metric the alarms and th
 import asyncio
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 import websockets
 from cfnlint.decode import decode
 
+from emulator.awslambda import Fault
 from emulator.bedrock import reply_pieces
 from emulator.bedrock.script import estimate_input_tokens
 from emulator.cloudwatch import Metrics
@@ -106,7 +108,21 @@ async def test_every_custom_metric_the_alarms_and_dashboard_read_is_written(chat
         for text in (ARTICLE, f"[standin fault=throttle] {ARTICLE}"):
             await ws.send(sendtext(text))
             await read_reply(ws, timeout=20)
-        await eventually(lambda: len(emf_lines(caplog)) == 2)
+        # A reply that never starts (Lambda drops the event: ReplyNotStarted) and one that crashes (ReplyFailed).
+        reply = gateway.api.functions["StreamReplyFunction"]
+        gateway.functions.inject(Fault("drop", function=reply.name))
+        await ws.send(sendtext(ARTICLE))
+        await read_reply(ws, timeout=20)
+        await ws.send(sendtext(f"[standin tokens=200 rate=50 ttft_ms=0] {ARTICLE}"))
+        assert isinstance(await receive_json(ws), str)
+        (pid,) = [e.process.pid for e in gateway.runtime._all if e.function.logical_id == reply.logical_id and e.alive]
+        os.kill(pid, signal.SIGKILL)  # as an out-of-memory kill would end it
+        while isinstance(frame := await receive_json(ws, timeout=20), str):
+            pass
+        assert frame["code"] == "Internal"
+        await eventually(lambda: len(emf_lines(caplog)) == 4, timeout=20)
+    outcomes = [line["Outcome"] for line in emf_lines(caplog)]
+    assert outcomes == ["end", "Throttled", "ReplyNotStarted", "ReplyFailed"]
     written = set()
     for line in emf_lines(caplog):
         for directive in line["_aws"]["CloudWatchMetrics"]:
@@ -116,7 +132,7 @@ async def test_every_custom_metric_the_alarms_and_dashboard_read_is_written(chat
                     dims = {d: None if d in ("Stack", "Stage") else line[d] for d in dimensions}
                     written.add((metric["Name"], frozenset(dims.items())))
     read = read_by_alarms_and_dashboard()
-    assert len(read) >= 8
+    assert len(read) >= 10
     assert read <= written, read - written
 
 
