@@ -18,7 +18,7 @@ import pytest
 
 from tests.deploy.simulated_account import UNMODELLED_RESOURCES_SKIPPED, State, succeeded, work_tree
 
-pytestmark = [pytest.mark.deploy, pytest.mark.slow, UNMODELLED_RESOURCES_SKIPPED]
+pytestmark = [pytest.mark.deploy, UNMODELLED_RESOURCES_SKIPPED]
 
 STACK = "signin-chat"
 REGION = "eu-west-3"
