@@ -128,3 +128,82 @@ def test_clearing_the_current_conversation_only_if_it_is_still_that_one(table):
     table.add_client_error("delete_item", "ProvisionedThroughputExceededException")
     with pytest.raises(store.client.exceptions.ProvisionedThroughputExceededException):
         store.clear_current("abc", "conv-1")
+
+
+TURN = store.Turn("conv-1", 3, "user-7", "question", request_id="reserved-by-sendtext")
+
+
+def test_claiming_a_turn_replaces_its_request_id_once(table):
+    table.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": store.TABLE,
+            "Key": {"pk": {"S": "conv-1"}, "sk": {"N": "3"}},
+            "UpdateExpression": "SET requestId = :mine",
+            "ConditionExpression": "requestId = :reserved AND #status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":mine": {"S": "stream-invocation"},
+                ":reserved": {"S": "reserved-by-sendtext"},
+                ":pending": {"S": "pending"},
+            },
+        },
+    )
+    turn = store.Turn(**vars(TURN))
+    store.claim(turn, "stream-invocation")
+    assert turn.request_id == "stream-invocation"
+
+
+@pytest.mark.parametrize("call", ["claim", "finish", "reserve"])
+def test_a_lost_condition_is_a_conflict_and_other_failures_pass_through(table, call):
+    operation = {"claim": "update_item", "finish": "update_item", "reserve": "put_item"}[call]
+    run = {
+        "claim": lambda: store.claim(store.Turn(**vars(TURN)), "other"),
+        "finish": lambda: store.finish(store.Turn(**vars(TURN))),
+        "reserve": lambda: store.reserve(store.Turn(**vars(TURN))),
+    }[call]
+    table.add_client_error(operation, "ConditionalCheckFailedException")
+    with pytest.raises(store.Conflict):
+        run()
+    table.add_client_error(operation, "InternalServerError")
+    with pytest.raises(store.client.exceptions.InternalServerError):
+        run()
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "input_tokens", "output_tokens", "stop", "inputs", "outputs"),
+    [
+        ("end_turn", 14, 9, {"S": "end_turn"}, {"N": "14"}, {"N": "9"}),
+        (None, None, None, {"NULL": True}, {"NULL": True}, {"NULL": True}),  # a reply that failed before any usage
+    ],
+)
+def test_finishing_stores_the_outcome_only_for_the_claiming_invocation(
+    table, stop_reason, input_tokens, output_tokens, stop, inputs, outputs
+):
+    turn = store.Turn(**vars(TURN))
+    turn.assistant, turn.status, turn.stop_reason = "answer", "complete", stop_reason
+    turn.input_tokens, turn.output_tokens = input_tokens, output_tokens
+    table.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": store.TABLE,
+            "Key": {"pk": {"S": "conv-1"}, "sk": {"N": "3"}},
+            "UpdateExpression": (
+                "SET assistant = :assistant, #status = :status, stopReason = :stop, "
+                "inputTokens = :input, outputTokens = :output"
+            ),
+            "ConditionExpression": "requestId = :request",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":assistant": {"S": "answer"},
+                ":status": {"S": "complete"},
+                ":stop": stop,
+                ":input": inputs,
+                ":output": outputs,
+                ":request": {"S": "reserved-by-sendtext"},
+            },
+        },
+    )
+    store.finish(turn)
