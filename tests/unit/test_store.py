@@ -155,13 +155,12 @@ def test_claiming_a_turn_replaces_its_request_id_once(table):
     assert turn.request_id == "stream-invocation"
 
 
-@pytest.mark.parametrize("call", ["claim", "finish", "reserve"])
+@pytest.mark.parametrize("call", ["claim", "finish"])
 def test_a_lost_condition_is_a_conflict_and_other_failures_pass_through(table, call):
-    operation = {"claim": "update_item", "finish": "update_item", "reserve": "put_item"}[call]
+    operation = "update_item"
     run = {
         "claim": lambda: store.claim(store.Turn(**vars(TURN)), "other"),
         "finish": lambda: store.finish(store.Turn(**vars(TURN))),
-        "reserve": lambda: store.reserve(store.Turn(**vars(TURN))),
     }[call]
     table.add_client_error(operation, "ConditionalCheckFailedException")
     with pytest.raises(store.Conflict):
