@@ -126,11 +126,9 @@ mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not 
 	SHARED_DIR="$$($(PY) -c 'from tests.shared_data import shared_dir; print(shared_dir())')" \
 	  $(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
 	$(VENV)/bin/mutmut export-cicd-stats >/dev/null
-	@$(PY) -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); \
-	  caught = s["killed"] + s["timeout"]; \
-	  print(f"{caught} of {s[\"total\"]} mutants caught ({100 * caught / s[\"total\"]:.1f}%):", \
-	        f"{s[\"killed\"]} killed, {s[\"timeout\"]} timed out, {s[\"survived\"]} survived,", \
-	        f"{s[\"no_tests\"]} not covered by any unit test")'
+	@$(PY) -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); c = s["killed"] + s["timeout"]; \
+	  print("%d of %d mutants caught (%.1f%%): %d killed, %d timed out, %d survived, %d not covered by a unit test" \
+	        % (c, s["total"], 100 * c / s["total"], s["killed"], s["timeout"], s["survived"], s["no_tests"]))'
 	@echo "Survivors: $(VENV)/bin/mutmut results; one of them: $(VENV)/bin/mutmut show <name>"
 
 # The artifact bucket: BUCKET if given, else one per account and region, created (private) when missing.
