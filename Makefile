@@ -163,9 +163,12 @@ deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
 	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID)
 
+# The template is over CloudFormation's 51,200-byte limit for an inline template body, so deploy uploads it to
+# the artifact bucket too (--s3-bucket) and CloudFormation reads it from there.
 deploy-main: package ## Deploy the packaged main.yml as STACK
+	@$(RESOLVE_BUCKET); \
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
-	  --no-fail-on-empty-changeset \
+	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --no-fail-on-empty-changeset \
 	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
 	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
 	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))

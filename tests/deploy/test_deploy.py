@@ -117,7 +117,11 @@ def rehearsal(account, tmp_path_factory) -> Rehearsal:
 
 
 def code_zip(state: State) -> tuple[str, bytes]:
-    (item,) = state.buckets[BUCKET]["Objects"].items()
+    """The one code object; beside it lies the packaged template, too large to send inline (Makefile)."""
+    objects = state.buckets[BUCKET]["Objects"]
+    templates = [key for key in objects if key.endswith(".template")]
+    assert len(templates) == 1, f"expected the uploaded template beside the code: {sorted(objects)}"
+    (item,) = ((key, body) for key, body in objects.items() if key not in templates)
     return item
 
 

@@ -105,6 +105,26 @@ def test_gap_c_unchanged_change_set_is_created_failed_saying_it_has_no_changes(c
         assert error == "No updates are to be performed.", "moto changed gap (c): revisit its fix"
 
 
+def test_gap_d_template_url_on_a_loopback_endpoint_is_read_path_style(cloudformation):
+    fixed, cf = cloudformation
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="artifacts")
+    s3.put_object(Bucket="artifacts", Key="stack/main.template", Body=PRODUCER.encode())
+    # What the AWS CLI passes when its S3 endpoint is a local moto server.
+    url = "http://127.0.0.1:5123/artifacts/stack/main.template"
+
+    def create() -> None:
+        cf.create_change_set(
+            StackName="producer", ChangeSetName="rehearsal", TemplateURL=url, ChangeSetType="CREATE", Parameters=NAME
+        )
+
+    error = error_message(create)
+    if fixed:
+        assert error is None
+    else:
+        assert error == "The specified bucket does not exist", "moto changed gap (d): revisit its fix"
+
+
 def test_moto_still_skips_event_invoke_config(fake_aws):
     """Not filled: moto's CloudFormation skips AWS::Lambda::EventInvokeConfig (with a warning), so the rehearsal
     deploys main.yml without StreamReply's retry, event age and OnFailure settings. The template tests and cfn-lint
