@@ -41,6 +41,8 @@ def cold_import_ms(module: str = "sendtext", runs: int = 5) -> float:
         "API_ENDPOINT": "https://abcdef1234.execute-api.ap-northeast-1.amazonaws.com",
         "STAGE": "dev",
         "MODEL_ID": "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "TABLE_NAME": "bench-conversations",
+        "REPLY_FUNCTION": "bench-StreamReply",
     }
     samples = []
     for _ in range(runs):

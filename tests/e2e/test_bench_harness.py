@@ -43,3 +43,9 @@ def test_the_serial_baseline_is_not_what_ships():
     assert streams.api_for("serial").routes["sendtext"].function.handler == streams.SERIAL_HANDLER
     _, files = static.lambda_zip()
     assert "article_serial.py" not in files and all(name.endswith(".py") and "/" not in name for name in files)
+
+
+@pytest.mark.parametrize("module", ["sendtext", "streamreply"])
+def test_each_handler_module_imports_cold_with_the_environment_the_bench_gives_it(module):
+    # make bench's cold-import figure: a handler that needs a new environment variable must get it here too.
+    assert static.cold_import_ms(module, runs=1) > 0
