@@ -229,3 +229,19 @@ def through_both(handed_over: list[dict], started, request_id: str = "stream-req
     if started.error is None:
         return reply.answer(handed_over[-1], request_id, remaining_ms)
     return None
+
+
+@pytest.fixture
+def authorizer(monkeypatch):
+    """The authorizer handler module imported with a Cognito configuration, its keys (tokens_for_tests' Signer)
+    served without a network."""
+    import jwks
+    from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer
+
+    monkeypatch.setenv("AUTH_MODE", "cognito")
+    monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
+    monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
+    module = importlib.reload(importlib.import_module("authorizer"))  # it reads the configuration at import
+    keys = jwks.KeySet(url="https://keys.example/", fetch=lambda _: {"keys": [Signer().jwk()]})
+    monkeypatch.setattr(module, "KEYS", keys)
+    return module

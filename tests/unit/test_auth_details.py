@@ -1,7 +1,6 @@
 """What mutation testing found the sign-in tests left open: exact refusal reasons, the leeway's boundaries, the
 authorizer's log lines, the JWKS request, and no-header handshakes."""
 
-import importlib
 import json
 
 import pytest
@@ -64,19 +63,6 @@ def test_within_the_leeway_a_token_is_accepted(claim, value):
 
 
 SIGNER = Signer()
-
-
-@pytest.fixture
-def authorizer(monkeypatch):
-    """The handler module with a Cognito configuration and SIGNER's key, no network."""
-    monkeypatch.setenv("AUTH_MODE", "cognito")
-    monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
-    monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
-    module = importlib.reload(importlib.import_module("authorizer"))
-    monkeypatch.setattr(
-        module, "KEYS", jwks.KeySet(url="https://keys.example/", fetch=lambda _: {"keys": [SIGNER.jwk()]})
-    )
-    return module
 
 
 def request(protocols: str) -> dict:

@@ -1,28 +1,14 @@
 """The REQUEST authorizer handler and $connect's subprotocol answer."""
 
-import importlib
 import json
 
 import pytest
 
 import connect
-from jwks import KeySet
 from tests.sample_events import load_event
-from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer, access_claims
+from tests.tokens_for_tests import Signer, access_claims
 
 SIGNER = Signer()
-
-
-@pytest.fixture
-def authorizer(monkeypatch):
-    """The handler module imported with a Cognito configuration, its keys served without a network."""
-    monkeypatch.setenv("AUTH_MODE", "cognito")
-    monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
-    monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
-    module = importlib.import_module("authorizer")
-    module = importlib.reload(module)
-    monkeypatch.setattr(module, "KEYS", KeySet(url="https://keys.example/", fetch=lambda _: {"keys": [SIGNER.jwk()]}))
-    return module
 
 
 def request(protocols: str | None) -> dict:
