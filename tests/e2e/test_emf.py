@@ -20,6 +20,7 @@ from emulator.bedrock.script import estimate_input_tokens
 from emulator.cloudwatch import Metrics
 from tests.e2e.conftest import ARTICLE, ROOT, eventually, read_reply, receive_json, sendtext
 from tests.e2e.test_local_command import free_port
+from tests.templates.test_templates import expanded
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +96,7 @@ def read_by_alarms_and_dashboard() -> set[tuple[str, frozenset]]:
             read.add((props["MetricName"], frozenset(dims.items())))
         if resource["Type"] == "AWS::CloudWatch::Dashboard":
             for widget in json.loads(props["DashboardBody"]["Fn::Sub"])["widgets"]:
-                for metric in widget["properties"].get("metrics", []):
+                for metric in expanded(widget["properties"].get("metrics", [])):
                     if metric[0] == "BedrockWsChat":
                         names, values = metric[2::2], metric[3:-1:2] if isinstance(metric[-1], dict) else metric[3::2]
                         dims = {n: None if v.startswith("${") else v for n, v in zip(names, values, strict=False)}

@@ -394,8 +394,18 @@ def dashboard() -> dict:
     return json.loads(body)
 
 
+def expanded(metrics: list[list]) -> list[list]:
+    """A widget's metric arrays with CloudWatch's "." shorthand (the previous array's value there) filled in."""
+    out, previous = [], []
+    for metric in metrics:
+        if isinstance(metric[0], str):
+            previous = [previous[i] if v == "." else v for i, v in enumerate(metric)]
+            out.append(previous)
+    return out
+
+
 def dashboard_metrics() -> list[list]:
-    return [m for w in dashboard()["widgets"] for m in w["properties"].get("metrics", []) if isinstance(m[0], str)]
+    return [m for w in dashboard()["widgets"] for m in expanded(w["properties"].get("metrics", []))]
 
 
 def test_every_function_is_in_the_function_errors_alarm_and_the_dashboard():
