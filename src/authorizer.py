@@ -7,6 +7,7 @@ API Gateway maps the outcomes: the policy below allows the connection; raising E
 import os
 
 import handshake
+import metrics
 import tokens
 from logs import log
 
@@ -22,8 +23,10 @@ def handler(event: dict, context: object) -> dict:
         identity = tokens.verify(token, POLICY, KEYS)
     except tokens.InvalidToken as refused:
         log("unauthorized", connectionId=connection_id, reason=str(refused))
+        metrics.connect(allowed=False)
         raise Exception("Unauthorized") from None  # the exact message API Gateway turns into 401
     log("authorized", connectionId=connection_id, principalId=identity.sub)
+    metrics.connect(allowed=True)
     return {
         "principalId": identity.sub,
         "policyDocument": {

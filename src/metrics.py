@@ -10,9 +10,11 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from protocol import ProtocolError
-from relay import Outcome
+if TYPE_CHECKING:  # the authorizer imports this module: it needs neither relay's client nor botocore
+    from protocol import ProtocolError
+    from relay import Outcome
 
 NAMESPACE = "BedrockWsChat"
 COUNT, MILLISECONDS = "Count", "Milliseconds"
@@ -56,7 +58,7 @@ def _declare(values: dict[str, tuple[float, str]], names) -> list[dict]:
     return [{"Name": name, "Unit": values[name][1]} for name in names]
 
 
-def outcome_name(error: ProtocolError | None, gone: bool, cause: Exception | None, named: dict | None = None) -> str:
+def outcome_name(error: "ProtocolError | None", gone: bool, cause: Exception | None, named: dict | None = None) -> str:
     """end, gone, the error frame's code (or the name `named` gives that error), or Undelivered (the frames could
     not be posted for another reason than a client that left)."""
     if error is not None:
@@ -66,7 +68,7 @@ def outcome_name(error: ProtocolError | None, gone: bool, cause: Exception | Non
     return "Undelivered" if cause else "end"
 
 
-def reply(outcome: Outcome, started_at: float, request_time_ms: int | None, name: str) -> dict:
+def reply(outcome: "Outcome", started_at: float, request_time_ms: int | None, name: str) -> dict:
     """A streamed reply's EMF line. `started_at` is when the function began it, `request_time_ms` when the message
     arrived (epoch ms); both on the clock of `now()`, as Outcome's marks are."""
     values: dict[str, tuple[float, str]] = {
@@ -89,6 +91,11 @@ def reply(outcome: Outcome, started_at: float, request_time_ms: int | None, name
 def refused(name: str) -> dict:
     """A message that got an error frame instead of a reply, from SendText (or ReplyFailed): counts only."""
     return emit({"Replies": (1, COUNT), "ReplyErrors": (int(name in ERRORS), COUNT)}, by={"Replies": {"Outcome": name}})
+
+
+def connect(allowed: bool) -> dict:
+    """One $connect through the sign-in authorizer: Connects, by Outcome allowed or refused."""
+    return emit({"Connects": (1, COUNT)}, by={"Connects": {"Outcome": "allowed" if allowed else "refused"}})
 
 
 def _ms(seconds: float) -> int:

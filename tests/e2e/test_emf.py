@@ -132,7 +132,9 @@ async def test_every_custom_metric_the_alarms_and_dashboard_read_is_written(chat
                 for metric in directive["Metrics"]:
                     dims = {d: None if d in ("Stack", "Stage") else line[d] for d in dimensions}
                     written.add((metric["Name"], frozenset(dims.items())))
-    read = read_by_alarms_and_dashboard()
+    # Connects comes from the sign-in authorizer, off here: tests/unit/test_auth_details.py checks it against the
+    # same dashboard.
+    read = {metric for metric in read_by_alarms_and_dashboard() if metric[0] != "Connects"}
     assert len(read) >= 10
     assert read <= written, read - written
 

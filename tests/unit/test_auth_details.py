@@ -2,7 +2,9 @@
 authorizer's log lines, the JWKS request, and no-header handshakes."""
 
 import json
+from pathlib import Path
 
+import cfnlint.decode
 import pytest
 
 import connect
@@ -135,3 +137,33 @@ def test_connect_logs_the_authorizers_principal(capsys):
     event["requestContext"]["authorizer"] = {"principalId": "user-42"}
     connect.handler(event, None)
     assert json.loads(capsys.readouterr().out)["principalId"] == "user-42"
+
+
+def dashboard_connects() -> set[tuple[str, ...]]:
+    """The sign-in metrics main.yml's dashboard reads: (Outcome, dimension names...), "." shorthand filled in."""
+    template, _ = cfnlint.decode.decode(str(Path(__file__).parents[2] / "main.yml"))
+    (board,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    read, previous = set(), []
+    for widget in json.loads(board["Properties"]["DashboardBody"]["Fn::Sub"])["widgets"]:
+        for metric in widget["properties"].get("metrics", []):
+            if isinstance(metric[0], str):
+                previous = [previous[i] if v == "." else v for i, v in enumerate(metric)]
+                if previous[:2] == ["BedrockWsChat", "Connects"]:
+                    dims = dict(zip(previous[2::2], previous[3::2], strict=False))
+                    read.add((dims.pop("Outcome"), *sorted(dims)))
+    return read
+
+
+def test_the_authorizer_writes_the_connects_metrics_the_dashboard_reads(authorizer, capsys):
+    authorizer.handler(request(f"bedrock-ws-chat, {SIGNER.token(**access_claims())}"), None)
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.handler(request("bedrock-ws-chat"), None)
+    written = set()
+    for line in map(json.loads, capsys.readouterr().err.splitlines()):
+        (directive,) = [
+            d
+            for d in line["_aws"]["CloudWatchMetrics"]
+            if [m["Name"] for m in d["Metrics"]] == ["Connects"] and "Outcome" in d["Dimensions"][0]
+        ]
+        written.add((line["Outcome"], *sorted(set(directive["Dimensions"][0]) - {"Outcome"})))
+    assert written == dashboard_connects() == {("allowed", "Stack", "Stage"), ("refused", "Stack", "Stage")}

@@ -44,6 +44,8 @@ def test_cognito_creates_the_pool_before_its_client_and_wires_their_ids():
         "AUTH_MODE": "cognito",
         "TOKEN_ISSUER": "https://cognito-idp.ap-northeast-1.amazonaws.com/id-of-UserPool",
         "TOKEN_AUDIENCE": "id-of-UserPoolClient",
+        "STACK_NAME": "local",  # with STAGE, its metrics' dimensions
+        "STAGE": "dev",
     }
     assert api.may_invoke_authorizer(authorizer)
     assert api.outputs["UserPoolId"] == "id-of-UserPool"
