@@ -125,7 +125,8 @@ def main() -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the handler's log lines
+        # the handler's log lines (stdout) and its EMF metric lines (stderr)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             results = {f"rsa{bits}": measure(bits, url) for bits in (2048, 4096)}
     finally:
         server.shutdown()
