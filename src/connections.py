@@ -34,3 +34,12 @@ def post(connection_id: str, frame: str) -> None:
             if delay is None:  # refused or never sent, so safe to send again; out of attempts
                 raise
             time.sleep(delay)
+
+
+def tell(connection_id: str, frame: str) -> bool:
+    """Post one frame that ends an exchange (an error, a refusal); False when the client has already left."""
+    try:
+        post(connection_id, frame)
+    except ClientGone:
+        return False
+    return True

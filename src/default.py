@@ -8,9 +8,7 @@ from protocol import error_frame, unknown_action
 def handler(event: dict, context: object) -> dict:
     connection_id = event["requestContext"]["connectionId"]
     error = unknown_action(event.get("body"))
-    try:
-        connections.post(connection_id, error_frame(error))
-    except connections.ClientGone:
+    if not connections.tell(connection_id, error_frame(error)):
         log("gone", connectionId=connection_id, route="$default")
     log("unmatched", connectionId=connection_id, code=str(error.code))
     return {"statusCode": 200}

@@ -2,7 +2,6 @@
 the model's reply to the caller's connection within the time left, and store it before the closing frame."""
 
 import time
-from collections.abc import Callable
 from functools import partial
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,12 +32,13 @@ def answer(payload: dict, request_id: str, remaining_ms: int) -> Outcome | None:
     except store.Conflict:
         return None
     except (ClientError, BotoCoreError) as exc:
-        return _refuse(send, Outcome(error=conversation.STORE_FAILED, cause=exc), begun.turn.conversation_id)
+        outcome = Outcome(error=conversation.STORE_FAILED, cause=exc)
+        return _refuse(given.connection_id, outcome, begun.turn.conversation_id)
     try:
         stream = Bounded(model.open_stream(begun.messages), stop_at - time.monotonic())
     except Exception as exc:
         outcome = Outcome(error=model_failure(exc), cause=exc)
-        return _refuse(send, outcome, _finish(begun, outcome))
+        return _refuse(given.connection_id, outcome, _finish(begun, outcome))
     outcome = relay(stream, send, stream.close, finish=partial(_finish, begun))
     outcome.turn, outcome.history_turns = begun.turn.number, begun.history_turns
     return outcome
@@ -58,11 +58,10 @@ def _finish(begun: conversation.Begun, outcome: Outcome) -> str:
     return begun.turn.conversation_id
 
 
-def _refuse(send: Callable[[str], None], outcome: Outcome, conversation_id: str | None = None) -> Outcome:
+def _refuse(connection_id: str, outcome: Outcome, conversation_id: str | None = None) -> Outcome:
     """Tell the client why there is no reply: its one error frame."""
-    try:
-        send(error_frame(outcome.error, conversation_id))
+    if connections.tell(connection_id, error_frame(outcome.error, conversation_id)):
         outcome.frames, outcome.first_frame_at = 1, time.time()
-    except connections.ClientGone:
+    else:
         outcome.gone = True
     return outcome

@@ -23,11 +23,7 @@ def handler(record: dict, context: object) -> dict:
     metrics.refused("ReplyNotStarted" if error is REPLY_NOT_STARTED else "ReplyFailed")
     turn = given.begun.turn
     stored = _fail(turn, claimed_by=context_.get("requestId"))
-    gone = False
-    try:
-        connections.post(given.connection_id, error_frame(error, turn.conversation_id))
-    except connections.ClientGone:
-        gone = True
+    gone = not connections.tell(given.connection_id, error_frame(error, turn.conversation_id))
     log(
         "reply_failed",
         level="ERROR",

@@ -5,7 +5,6 @@ that cannot start gets its error frame here, at once."""
 import contextlib
 import os
 from dataclasses import dataclass, field
-from functools import partial
 
 import boto3
 from botocore.config import Config
@@ -44,15 +43,14 @@ class Started:
 def start(
     connection_id: str, owner: str, body: str | None, now: float, request_id: str, request_context: dict | None = None
 ) -> Started:
-    send = partial(connections.post, connection_id)
     try:
         signin.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
         request = parse_sendtext(body)
         begun = conversation.begin(connection_id, owner, request, now, request_id, int(now * 1000) + REPLY_WINDOW_MS)
     except ProtocolError as error:
-        return _refuse(send, Started(error=error))
+        return _refuse(connection_id, Started(error=error))
     except conversation.Refusal as refusal:
-        return _refuse(send, Started(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
+        return _refuse(connection_id, Started(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
     log("request", level="DEBUG", connectionId=connection_id, text=request.text)  # the user's text: DEBUG only
     started = Started(turn=begun.turn.number, history_turns=begun.history_turns)
     try:
@@ -63,13 +61,10 @@ def start(
         started.error, started.cause = NOT_STARTED, exc
         with contextlib.suppress(ClientError, BotoCoreError):  # failed: the conversation takes the next message
             conversation.finish(begun, Outcome(error=NOT_STARTED))
-        return _refuse(send, started, begun.turn.conversation_id)
+        return _refuse(connection_id, started, begun.turn.conversation_id)
     return started
 
 
-def _refuse(send, started: Started, conversation_id: str | None = None) -> Started:
-    try:
-        send(error_frame(started.error, conversation_id))
-    except connections.ClientGone:
-        started.gone = True
+def _refuse(connection_id: str, started: Started, conversation_id: str | None = None) -> Started:
+    started.gone = not connections.tell(connection_id, error_frame(started.error, conversation_id))
     return started
