@@ -1,0 +1,106 @@
+// Frames from the server, one at a time: text deltas, `end`, `error`, `history`, `forgotten`, and API Gateway's
+// own frames (which have no "type"). The protocol is the README's "Message protocol" section.
+import { onHistory } from "./history.js";
+import { forgetLocally, note, remember, state, ui, updateControls } from "./state.js";
+import { addNotice, finishReply, onDelta, usageText } from "./view.js";
+
+const ERRORS = {
+  BadRequest: "The server could not use that message.",
+  UnknownAction: "The server does not know that request.",
+  Throttled: "The model is busy right now. Try again in a moment.",
+  ModelError: "The model failed to answer.",
+  Internal: "Something went wrong on the server.",
+  ConversationNotFound: "That conversation no longer exists.",
+  ConversationBusy: "This conversation is still answering another message. Wait for it, or press Stop.",
+  Unauthorized: "Your sign-in has expired. Sign in again.",
+  QuotaExceeded: "Today's token budget is used up.",
+};
+// API Gateway's own frames: {"message": "...", "connectionId": ..., "requestId": ...}, no "type".
+const GATEWAY = {
+  Forbidden: "The gateway refused the request (Forbidden).",
+  "Internal server error": "The server failed to handle the request (Internal server error).",
+  "Endpoint request timed out": "The gateway stopped waiting for the server (Endpoint request timed out).",
+};
+
+function errorText(frame) {
+  const readable = ERRORS[frame.code] ?? "The request failed.";
+  const detail = typeof frame.message === "string" && frame.message ? ` ${frame.message}` : "";
+  return `${readable}${detail} (${frame.code ?? "error"})`;
+}
+
+export function onFrame(data) {
+  let frame;
+  try {
+    frame = JSON.parse(data);
+  } catch {
+    addNotice("The server sent a frame that is not JSON.");
+    return;
+  }
+  if (typeof frame === "string") return onDelta(frame);
+  if (!frame || typeof frame !== "object") return;
+  switch (frame.type) {
+    case "end":
+      remember(frame.conversationId);
+      finishReply(usageText(frame));
+      return;
+    case "error":
+      remember(frame.conversationId);
+      return onError(frame);
+    case "history":
+      return onHistory(frame);
+    case "forgotten":
+      return onForgotten(frame);
+    default:
+      if (typeof frame.message === "string") onGatewayFrame(frame.message);
+  }
+}
+
+function onError(frame) {
+  if (state.waiting === "history" && !state.reply) {
+    state.waiting = null;
+    state.history = null;
+    if (frame.code === "UnknownAction") {
+      state.noHistory = true; // a server without conversations: replies are single-turn
+    } else if (frame.code === "ConversationNotFound") {
+      forgetLocally();
+      note("The last conversation is gone; a new one starts with your next message.");
+    } else {
+      addNotice(`Could not load the conversation. ${errorText(frame)}`);
+    }
+    updateControls();
+    return;
+  }
+  if (state.waiting === "forget") state.waiting = null;
+  if (frame.code === "Unauthorized") state.signIn?.expired();
+  if (frame.code === "ConversationNotFound") {
+    forgetLocally(); // else every next message would name it again
+    note("Your next message starts a new conversation.");
+  }
+  if (!finishReply(errorText(frame), "error")) addNotice(errorText(frame));
+  updateControls();
+}
+
+function onGatewayFrame(message) {
+  const text = GATEWAY[message] ?? `The gateway answered: ${message}`;
+  if (message === "Endpoint request timed out" && state.reply) {
+    // API Gateway stops waiting after 29 s, but the function goes on streaming the reply.
+    state.reply.meta.textContent = `${text} The reply goes on.`;
+    return;
+  }
+  if (state.waiting) {
+    state.waiting = null;
+    state.history = null;
+    addNotice(text);
+  } else if (!finishReply(text, "error")) {
+    addNotice(text);
+  }
+  updateControls();
+}
+
+function onForgotten(frame) {
+  state.waiting = null;
+  if (!frame.conversationId || frame.conversationId === state.conversationId) forgetLocally();
+  ui.log.replaceChildren();
+  note("Chat deleted.");
+  updateControls();
+}

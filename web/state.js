@@ -1,0 +1,63 @@
+// What the page knows (the socket, the conversation, the reply streaming in) and the header and composer controls
+// that show it. Every other module reads and changes `state`; none keeps a copy of it.
+
+const STORED_ID = "bedrock-ws-chat.conversationId";
+
+const $ = (id) => document.getElementById(id);
+export const ui = {
+  log: $("log"),
+  status: $("status"),
+  form: $("composer"),
+  input: $("input"),
+  send: $("send"),
+  stop: $("stop"),
+  note: $("note"),
+  newChat: $("new-chat"),
+  deleteChat: $("delete-chat"),
+};
+
+export const state = {
+  url: "",
+  ws: null,
+  open: false,
+  attempts: 0, // failed connection attempts in a row
+  retryTimer: 0,
+  conversationId: localStorage.getItem(STORED_ID),
+  startNew: false, // the next sendtext starts a fresh conversation
+  needsHistory: localStorage.getItem(STORED_ID) !== null, // redraw from the server's history once connected
+  reply: null, // the assistant message streaming in: {body, meta, text}
+  waiting: null, // "history" or "forget" while the server answers one
+  history: null, // history frames received so far: {conversationId, turns}
+  noHistory: false, // the server answered `history` with UnknownAction: it keeps no conversations
+  renew: false, // reconnect once the current reply is done (a refreshed token)
+  signIn: null, // signin.js, when the stack needs a token
+};
+
+export function setStatus(text, kind = "") {
+  ui.status.textContent = text;
+  ui.status.dataset.kind = kind;
+}
+
+export function note(text) {
+  ui.note.textContent = text;
+}
+
+export function updateControls() {
+  const ready = state.open && !state.waiting;
+  ui.send.disabled = !ready || state.reply !== null;
+  ui.stop.disabled = state.reply === null;
+  ui.deleteChat.disabled = !ready || !state.conversationId || state.reply !== null;
+  ui.newChat.disabled = state.reply !== null;
+}
+
+export function remember(conversationId) {
+  if (typeof conversationId !== "string" || !conversationId) return;
+  state.conversationId = conversationId;
+  state.startNew = false;
+  localStorage.setItem(STORED_ID, conversationId);
+}
+
+export function forgetLocally() {
+  state.conversationId = null;
+  localStorage.removeItem(STORED_ID);
+}
