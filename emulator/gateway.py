@@ -1,7 +1,7 @@
 """The WebSocket endpoint: `ws://127.0.0.1:<port>/<stage>`, route selection, and the connection registry.
 
 One aiohttp app serves the socket and (emulator/connections.py) the @connections API on the same port, as API
-Gateway serves both from one host. Everything about the API comes from the template (emulator/template.py); each
+Gateway serves both from one host. Everything about the API comes from the template (emulator/template/); each
 route's function runs in the runtime's execution environments (emulator/runtime.py).
 """
 

@@ -1,4 +1,4 @@
-"""emulator/template.py on main.yml's sign-in switch: Conditions, Fn::If, AWS::NoValue, provisioned ids."""
+"""emulator/template/ on main.yml's sign-in switch: Conditions, Fn::If, AWS::NoValue, provisioned ids."""
 
 import pytest
 
