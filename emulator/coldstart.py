@@ -1,6 +1,6 @@
 """What a cold start costs on Lambda, measured, for `--cold-start real` (issue 15).
 
-Environments fork from a forkserver that already has boto3 imported (emulator/runtime.py), so their INIT is only
+Environments fork from a forkserver that already has boto3 imported (emulator/runtime/), so their INIT is only
 the handler module's own lines: 1-70 ms, where a Lambda that imports boto3 spends a few hundred. In `real` mode the
 runtime measures, once per handler, how long the handler module takes to import in a fresh interpreter with the
 function's environment (boto3, botocore and the module-scope clients included, as on Lambda), then makes every

@@ -2,7 +2,7 @@
 
 One aiohttp app serves the socket and (emulator/connections.py) the @connections API on the same port, as API
 Gateway serves both from one host. Everything about the API comes from the template (emulator/template/); each
-route's function runs in the runtime's execution environments (emulator/runtime.py).
+route's function runs in the runtime's execution environments (emulator/runtime/).
 """
 
 import asyncio

@@ -6,7 +6,7 @@ function's environment), so code that calls `lambda.invoke` runs unchanged local
 - asynchronous.py: `InvocationType=Event`: the event queue, `AWS::Lambda::EventInvokeConfig` (retries, maximum
   event age, destinations with Lambda's invocation record) and the faults tests inject (duplicate, drop, delay).
 
-The functions run in the same execution environments as the WebSocket routes' (emulator/runtime.py).
+The functions run in the same execution environments as the WebSocket routes' (emulator/runtime/).
 """
 
 from emulator.awslambda.asynchronous import Fault

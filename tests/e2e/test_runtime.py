@@ -113,12 +113,12 @@ def test_environments_never_write_bytecode_even_when_the_emulator_may(tmp_path):
     (code / "handler.py").write_text("def handler(event, context):\n    return 1\n")
     script = (
         "import multiprocessing, sys\n"
-        "from emulator.runtime import Spec, _environment_main\n"
+        "from emulator.runtime.bootstrap import Spec, environment_main\n"
         "assert not sys.dont_write_bytecode\n"
         "parent, child = multiprocessing.Pipe()\n"
         f"spec = Spec('f', 'arn', 'handler.handler', {str(code)!r}, 128, 'group', {{}})\n"
         "parent.close()  # the environment imports its handler, then finds nobody to report to, and exits\n"
-        "_environment_main(child, spec)\n"
+        "environment_main(child, spec)\n"
     )
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, check=True, timeout=60)
