@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, web
 
 if TYPE_CHECKING:
-    from emulator.gateway import Connection, Registry
+    from emulator.websocket import Connection, Registry
 
 # PostToConnection's Data is at most 128 KB (the model's `max` for the Data blob).
 MAX_POST_BYTES = 128 * 1024

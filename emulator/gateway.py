@@ -1,18 +1,18 @@
-"""The WebSocket endpoint: `ws://127.0.0.1:<port>/<stage>`, route selection, and the connection registry.
+"""The WebSocket endpoint: `ws://127.0.0.1:<port>/<stage>`: the handshake ($connect and its authorizer), each
+message to its route's function, $disconnect, and the idle and duration limits.
 
 One aiohttp app serves the socket and (emulator/connections.py) the @connections API on the same port, as API
 Gateway serves both from one host. Everything about the API comes from the template (emulator/template/); each
-route's function runs in the runtime's execution environments (emulator/runtime/).
+route's function runs in the runtime's execution environments (emulator/runtime/). Quotas, the connection registry
+and route selection are in emulator/websocket.py.
 """
 
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -23,112 +23,9 @@ from emulator.awslambda import LambdaService
 from emulator.awslambda.asynchronous import RETRY_DELAYS
 from emulator.runtime import DUMMY_CREDENTIALS, Result, Runtime
 from emulator.template import Api, Route
+from emulator.websocket import NO_STATUS_RECEIVED, Connection, Quotas, Registry, close_name, gateway_error, select_route
 
 log = logging.getLogger("emulator.gateway")
-
-
-@dataclass(frozen=True)
-class Quotas:
-    """API Gateway's WebSocket quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html)."""
-
-    max_message_bytes: int = 128 * 1024
-    idle_timeout: float = 10 * 60
-    max_duration: float = 2 * 60 * 60
-    integration_timeout: float = 29.0
-    max_frame_bytes: int = 32 * 1024  # per frame: a bigger message must come as fragments (emulator/frames.py)
-
-
-@dataclass(frozen=True)
-class Frame:
-    at: float  # time.monotonic() when it was written to the socket
-    data: str | bytes
-
-
-@dataclass
-class Connection:
-    origin: events.Origin
-    socket: web.WebSocketResponse
-    last_active: float = field(default_factory=time.monotonic)
-    last_active_at: int = field(default_factory=events.epoch_ms)  # epoch ms, for GET @connections
-    frames: list[Frame] | None = None  # every frame sent, when the registry records them
-    closed: bool = False
-    # Close code and reason when the emulator (not the client) ends the connection, for $disconnect.
-    server_close: tuple[int, str] | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def touch(self) -> None:
-        self.last_active, self.last_active_at = time.monotonic(), events.epoch_ms()
-
-    async def send(self, data: str | bytes) -> None:
-        """One frame to the client: text for a str, binary for bytes."""
-        async with self._lock:  # frames from concurrent posts leave whole and in the order they were taken
-            if isinstance(data, bytes):
-                await self.socket.send_bytes(data)
-            else:
-                await self.socket.send_str(data)
-            if self.frames is not None:
-                self.frames.append(Frame(time.monotonic(), data))
-        self.touch()
-
-    async def close(self, code: int, reason: str) -> None:
-        if self.server_close is None:
-            self.server_close = (code, reason)
-        await self.socket.close(code=code, message=reason.encode())
-
-
-@dataclass
-class Registry:
-    """Open connections by id; with `record`, also every closed one, frames included, for benchmarks."""
-
-    record: bool = False
-    open: dict[str, Connection] = field(default_factory=dict)
-    closed: dict[str, Connection] = field(default_factory=dict)
-
-    def get(self, connection_id: str) -> Connection | None:
-        return self.open.get(connection_id)
-
-    def add(self, connection: Connection) -> None:
-        if self.record:
-            connection.frames = []
-        self.open[connection.origin.connection_id] = connection
-
-    def remove(self, connection: Connection) -> None:
-        connection.closed = True
-        self.open.pop(connection.origin.connection_id, None)
-        if self.record:
-            self.closed[connection.origin.connection_id] = connection
-
-
-def select_route(api: Api, data: str) -> str:
-    """Evaluate a `$request.body.<path>` expression on a JSON body as API Gateway does; `$default` otherwise."""
-    prefix = "$request.body."
-    expression = api.route_selection_expression
-    if not expression.startswith(prefix):
-        return "$default"
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return "$default"
-    for name in expression.removeprefix(prefix).split("."):
-        value = value.get(name) if isinstance(value, dict) else None
-    return value if isinstance(value, str) and value in api.routes else "$default"
-
-
-def _gateway_error(message: str, connection_id: str, request_id: str) -> str:
-    """API Gateway's own error frame, e.g. `{"message": "Forbidden", "connectionId": ..., "requestId": ...}`."""
-    return json.dumps({"message": message, "connectionId": connection_id, "requestId": request_id})
-
-
-NO_STATUS_RECEIVED = 1005  # RFC 6455: a close frame without a code (aiohttp reports 0)
-
-
-def _close_name(code: int) -> str:
-    if code == NO_STATUS_RECEIVED:
-        return "NO_STATUS_RCVD"
-    try:
-        return WSCloseCode(code).name
-    except ValueError:
-        return "UNKNOWN"
 
 
 class Gateway:
@@ -372,14 +269,14 @@ class Gateway:
                 await ws.close()
                 code = message.data or NO_STATUS_RECEIVED
                 return code, (
-                    f"Client-side close frame status code '{code}' ({_close_name(code)}) - with reason: "
+                    f"Client-side close frame status code '{code}' ({close_name(code)}) - with reason: "
                     f"{message.extra or ''}"
                 )
             elif message.type == WSMsgType.ERROR:
                 # aiohttp has already closed the socket, e.g. with 1009 for a message over the quota.
                 code = ws.close_code or WSCloseCode.ABNORMAL_CLOSURE
                 await ws.close()
-                return code, f"Server-side close: {_close_name(code)} ({message.data})"
+                return code, f"Server-side close: {close_name(code)} ({message.data})"
             else:  # CLOSING, CLOSED: our own close() (its code and reason are kept), or the TCP connection dropped
                 return ws.close_code or WSCloseCode.ABNORMAL_CLOSURE, "Connection closed without a close frame"
 
@@ -395,11 +292,11 @@ class Gateway:
         route = self.api.routes.get(select_route(self.api, data))
         if route is None:  # no $default: API Gateway answers itself
             log.info("%s no route matches and there is no $default: Forbidden", origin.connection_id)
-            await self._reply(connection, _gateway_error("Forbidden", origin.connection_id, request_id))
+            await self._reply(connection, gateway_error("Forbidden", origin.connection_id, request_id))
             return
         outcome = await self._integrate(route, events.message_event(origin, route.key, request_id, data))
         if isinstance(outcome, str):
-            await self._reply(connection, _gateway_error(outcome, origin.connection_id, request_id))
+            await self._reply(connection, gateway_error(outcome, origin.connection_id, request_id))
         elif route.two_way and isinstance(outcome.payload, dict) and "body" in outcome.payload:
             await self._reply(connection, str(outcome.payload["body"]))
 
