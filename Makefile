@@ -31,7 +31,8 @@ PY     := $(VENV)/bin/python
 # checkov lives in its own venv: it pins an older boto3 than requirements-dev.txt (see requirements-checkov.txt).
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
-WSCAT  := node_modules/.bin/wscat
+# npm ci's stamp: node_modules holds wscat, the JS SDK (tests) and dynalite (make local's DynamoDB).
+NODE_TOOLS := node_modules/.package-lock.json
 # The pinned CLI from the venv when there is one, else whatever `aws` (v1 or v2) is on PATH.
 AWS    ?= $(if $(wildcard $(VENV)/bin/aws),$(VENV)/bin/aws,aws)
 # AWS CLI v2 pipes output through a pager and can be configured to prompt for parameters: either would stop a
@@ -64,11 +65,11 @@ $(CHECKOV): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	@touch $@
 
-$(WSCAT): package.json package-lock.json
+$(NODE_TOOLS): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-setup: $(PY) $(CHECKOV) $(WSCAT) ## Create the venv and install the pinned tools (other targets do this themselves)
+setup: $(PY) $(CHECKOV) $(NODE_TOOLS) ## Create the venv and install the pinned tools (other targets do this themselves)
 
 lint: $(PY) $(CHECKOV) ## cfn-lint and checkov both templates, ruff the Python
 	$(VENV)/bin/cfn-lint iam.yml main.yml
@@ -83,16 +84,16 @@ lint: $(PY) $(CHECKOV) ## cfn-lint and checkov both templates, ruff the Python
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(WSCAT) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
+test: lint $(NODE_TOOLS) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
 	$(PY) -m pytest
 
-slow: $(PY) ## The slow tests `make test` leaves out (each has a fast equivalent there), e.g. a 45 s reply
+slow: $(PY) $(NODE_TOOLS) ## The slow tests `make test` leaves out (each has a fast equivalent there), e.g. a 45 s reply
 	$(PY) -m pytest -m slow
 
 rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
 	$(PY) -m pytest tests/deploy
 
-local: $(PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
+local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
@@ -110,10 +111,10 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \
 	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
 
-load: $(PY) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
+load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) ## First frame, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|relay|conversations|authorizer: one)
+bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|relay|conversations|authorizer: one)
 	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)

@@ -7,9 +7,8 @@ that holds a conversation of 1, 10 and 50 stored turns (seeded directly in the t
   dynamodb       requests per turn, by operation (counted at the local DynamoDB)
   first_frame_ms the client's first delta - its `sendtext` send (median of REPS), and its difference from the
                  connection with no history
-  query_ms       the same Query SendText makes, timed alone against the local DynamoDB (moto): how much of the
-                 difference is the local store's own cost (moto serializes ~1.5 ms per returned item; DynamoDB
-                 answers a 50-item page in milliseconds)
+  query_ms       the same Query SendText makes, timed alone against the local DynamoDB (dynalite): how much of
+                 the difference is the store's own cost
   input_tokens   what the model was sent (the stand-in's estimate), to compare with HistoryMaxTokens
 Writes bench/conversations.json and prints a table. About half a minute.
 """
@@ -87,7 +86,7 @@ async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) 
         (connection_id,) = gateway.registry.open
         if stored:
             hold(client, table, connection_id, conversation_id)
-        before = Counter(aws_services.requests)
+        before = aws_services.requests()
         started = time.monotonic()
         await ws.send(json.dumps({"action": "sendtext", "text": f"[standin tokens=8] Turn {rep} after {stored}"}))
         first = None
@@ -95,7 +94,7 @@ async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) 
             first = first or time.monotonic()
         assert frame.get("type") == "end" and (frame["conversationId"] == conversation_id or not stored), frame
         await asyncio.sleep(0.05)  # the $disconnect of the previous connection is not in the next count
-    used = Counter(aws_services.requests) - before
+    used = aws_services.requests() - before
     return (first - started) * 1000, used, frame["usage"]["input_tokens"]
 
 

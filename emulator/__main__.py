@@ -106,9 +106,10 @@ async def serve(args: argparse.Namespace) -> None:
             print(f"  route {route.key:<12} -> {route.function.logical_id if route.function else '(not Lambda)'}")
         print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")
         print(f"Lambda Invoke API for {len(api.functions)} functions at {gateway.functions.url}")
-        if gateway.services.endpoint:
+        if "dynamodb" in gateway.services.endpoints:
             tables = ", ".join(resource.name for resource in gateway.services.resources)
-            print(f"DynamoDB (moto, emptied at each start): {gateway.services.endpoint}  tables {tables}")
+            endpoint = gateway.services.endpoints["dynamodb"]
+            print(f"DynamoDB (dynalite, emptied at each start): {endpoint}  tables {tables}")
         print(f"Serving {args.template} on {url}  (@connections at {gateway.endpoint}/{api.stage}/@connections)")
         if api.routes.get("$connect") and api.routes["$connect"].authorizer:
             if cognito.endpoint:

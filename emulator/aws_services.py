@@ -1,16 +1,17 @@
-"""The AWS services a template needs that the emulator does not imitate itself, served on localhost by moto.
+"""The AWS services a template needs that the emulator does not imitate itself, served on localhost.
 
-One moto server (moto's ThreadedMotoServer, on 127.0.0.1 and a free port) serves every such service, in this
-process. For each resource of a type in SERVICES the template declares, `LocalServices.start()` creates it as
-CloudFormation would and returns what the functions' environment needs: `AWS_ENDPOINT_URL_<SERVICE>`, which boto3
-honours, so handler code runs unchanged. Why moto: it is already pinned (the deploy rehearsal uses it), runs
-without Java or Docker, and keeps conditional writes and consistent reads as DynamoDB does. What it does not do:
-expire items by TTL (DynamoDB does that days late anyway: readers must filter), or enforce IAM.
+DynamoDB is dynalite (emulator/dynalite.py: a Node child process); every other service (Cognito today) is one
+moto server (moto's ThreadedMotoServer, in this process). Both listen on 127.0.0.1 and a free port. For each
+resource of a type in SERVICES the template declares, `LocalServices.start()` creates it as CloudFormation would
+and returns what the functions' environment needs: `AWS_ENDPOINT_URL_<SERVICE>`, which boto3 honours, so handler
+code runs unchanged. Neither runs Java or Docker; both keep conditional writes and consistent reads as DynamoDB
+does. What they do not do: expire items by TTL (DynamoDB does that days late anyway: readers must filter), or
+enforce IAM.
 
-Adding a service: an entry in SERVICES naming the resource type, the endpoint variable and a function that
-creates one resource from its resolved properties; and the type in template.LOCAL_SERVICE_TYPES, so template.py
-lists those resources. A resource whose id the service assigns (a Cognito user pool) is created while the template
-is read instead (emulator/cognito.py, through template.load's `provision`), in the same server: moto_endpoint().
+Adding a service: an entry in SERVICES naming the resource type, the endpoint variable, its server and a function
+that creates one resource from its resolved properties; and the type in template.LOCAL_SERVICE_TYPES, so
+template.py lists those resources. A resource whose id the service assigns (a Cognito user pool) is created while
+the template is read instead (emulator/cognito.py, through template.load's `provision`), in moto: moto_endpoint().
 """
 
 import contextlib
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config
 
+from emulator import dynalite
 from emulator.template import Api, Resource
 
 log = logging.getLogger("emulator.aws_services")
@@ -36,6 +38,7 @@ class Service:
     endpoint_variable: str  # what boto3 reads for this service's endpoint
     create: Callable[[object, Resource], None]  # (boto3 client, resource) -> create it
     delete: Callable[[object, Resource], None]  # remove it again (when the emulator stops)
+    server: Callable[[], str]  # the local server's URL, started on first use
 
 
 # CloudFormation's AWS::DynamoDB::Table properties that CreateTable takes under the same names.
@@ -63,10 +66,7 @@ def _create_table(client, table: Resource) -> None:
         request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     _drop_table(client, table)  # left over from an earlier emulator in this process: start empty, as a new stack
     client.create_table(**request)
-    ttl = props.get("TimeToLiveSpecification")
-    if ttl and ttl.get("Enabled") in (True, "true"):
-        # Recorded, never acted on: moto (like DynamoDB, days late) leaves expired items in place.
-        client.update_time_to_live(TableName=table.name, TimeToLiveSpecification=ttl)
+    # TimeToLiveSpecification is not applied: dynalite has no TTL (DynamoDB's deletes days late; readers filter).
     log.info("DynamoDB table %s (%s) created", table.name, table.logical_id)
 
 
@@ -76,21 +76,27 @@ def _drop_table(client, table: Resource) -> None:
 
 
 SERVICES: dict[str, Service] = {
-    "AWS::DynamoDB::Table": Service("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", _create_table, _drop_table),
+    "AWS::DynamoDB::Table": Service(
+        "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB", _create_table, _drop_table, dynalite.endpoint
+    ),
 }
 
 _lock = threading.Lock()
 _server = None  # moto's state is per process, so one server per process serves every LocalServices
-# Requests the server has answered, by operation ("DynamoDB_20120810.Query" …, from X-Amz-Target): the bench counts
-# what a turn costs with it. Only JSON-protocol services (DynamoDB, Cognito) name the operation in that header.
-requests: Counter[str] = Counter()
+_moto_requests: Counter[str] = Counter()
+
+
+def requests() -> Counter[str]:
+    """Requests the local servers have answered, by operation ("DynamoDB_20120810.Query" …, from X-Amz-Target):
+    the bench counts what a turn costs with it. Only JSON-protocol services (DynamoDB, Cognito) name it there."""
+    return _moto_requests + dynalite.requests()
 
 
 def _counting(app: Callable) -> Callable:
     def count(environ: dict, start_response: Callable) -> object:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
-            requests[target] += 1
+            _moto_requests[target] += 1
         return app(environ, start_response)
 
     return count
@@ -114,20 +120,20 @@ def moto_endpoint() -> str:
 
 
 class LocalServices:
-    """The template's resources of SERVICES' types, in the process's moto server, for as long as the emulator
+    """The template's resources of SERVICES' types, in the process's local servers, for as long as the emulator
     runs: `environment = services.start()` … `services.stop()`."""
 
     def __init__(self, api: Api) -> None:
         self.region = api.region
         self.resources = [resource for resource in api.resources if resource.kind in SERVICES]
-        self.endpoint: str | None = None
+        self.endpoints: dict[str, str] = {}  # boto3 service name -> the local server's URL, once started
 
     def client(self, service: str):
         """A boto3 client of the local service (tests read and seed the store with it)."""
-        assert self.endpoint is not None, "start() first"
+        assert service in self.endpoints, "start() first"
         return boto3.client(
             service,
-            endpoint_url=self.endpoint,
+            endpoint_url=self.endpoints[service],
             region_name=self.region,
             config=Config(retries={"mode": "standard"}),
             **CREDENTIALS,
@@ -135,20 +141,16 @@ class LocalServices:
 
     def start(self) -> dict[str, str]:
         """Create every resource; returns the functions' extra environment (empty when nothing is needed)."""
-        if not self.resources:
-            return {}
-        self.endpoint = moto_endpoint()
         environment = {}
         for resource in self.resources:
             service = SERVICES[resource.kind]
+            self.endpoints[service.name] = environment[service.endpoint_variable] = service.server()
             service.create(self.client(service.name), resource)
-            environment[service.endpoint_variable] = self.endpoint
         return environment
 
     def stop(self) -> None:
-        if self.endpoint is None:
-            return
         for resource in self.resources:
             service = SERVICES[resource.kind]
-            service.delete(self.client(service.name), resource)
-        self.endpoint = None
+            if service.name in self.endpoints:
+                service.delete(self.client(service.name), resource)
+        self.endpoints = {}
