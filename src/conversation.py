@@ -1,8 +1,13 @@
-"""A reply's place in its conversation: `begin` (find or start the conversation, read its history, reserve the next
-turn) -> stream the reply -> `finish` (store the reply as the client received it, before the end frame).
+"""A reply's place in its conversation: `begin` (SendText: find or start the conversation, read its history) ->
+`reserve` (StreamReply: take the next turn number, once) -> stream the reply -> `finish` (store the reply as the
+client received it, before the end frame). A turn costs 2 reads (the connection's record, the history) and 2 writes
+(the reservation, the reply); a conversation's first also writes the connection's record.
 
-`begin` and `finish` are the only steps that touch the store around a reply, so the streaming between them can
-move elsewhere (another function, invoked asynchronously) with the turn handed over as it is.
+Why StreamReply reserves, not SendText: its reservation is also its once-only claim (a second delivery of the same
+event finds the turn taken by its own message, and sends nothing), so one write does both. Of two messages racing
+for one conversation, exactly one gets the number; the other is told ConversationBusy, by StreamReply. `forget`
+leaves a marker where the next turn would go, so a reply already on its way is not stored into a deleted
+conversation.
 """
 
 import contextlib
@@ -21,6 +26,10 @@ from relay import Outcome
 HISTORY_MAX_TOKENS = int(os.environ.get("HISTORY_MAX_TOKENS", "20000"))
 HISTORY_TTL_DAYS = int(os.environ.get("HISTORY_TTL_DAYS", "30"))
 CONNECTION_TTL_S = 3 * 3600  # a connection lasts at most 2 hours (API Gateway's quota); its record a little longer
+# How long `forget`'s marker must outlive a reply already on its way: the event may wait 60 s
+# (MaximumEventAgeInSeconds), and StreamReply then reserves at once.
+MARKER_TTL_S = 3600
+CLAIM_BYTES = 16
 ID_BYTES = 24  # 192 random bits: whoever holds an id can read and continue the conversation
 
 NOT_FOUND = ProtocolError(ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation: it expired or was deleted.")
@@ -39,7 +48,7 @@ class Refusal(Exception):
 
 @dataclass
 class Begun:
-    turn: store.Turn  # reserved (pending) in the store
+    turn: store.Turn  # the next turn, not yet in the store (`reserve` writes it)
     messages: list[dict]  # what the model is sent: history within HISTORY_MAX_TOKENS, then the new text
     history_turns: int  # how many stored turns those messages carry
 
@@ -54,16 +63,14 @@ def new_id() -> str:
 
 
 def is_live(turn: store.Turn, now: float) -> bool:
-    """TTL deletes items days after `expiresAt`; until then they are still read, and must be ignored."""
-    return turn.expires_at > now
+    """TTL deletes items days after `expiresAt`; until then they are still read, and must be ignored. A
+    conversation whose newest item is `forget`'s marker is gone."""
+    return turn.expires_at > now and turn.status != store.FORGOTTEN
 
 
-def begin(connection_id: str, owner: str, request: SendText, now: float, request_id: str, deadline_ms: int) -> Begun:
-    """Resolve the conversation, read its newest turns, and reserve the next turn number; or Refusal.
-
-    The reservation is a conditional put of a turn number nobody holds: of two replies racing for one
-    conversation, exactly one gets it and the other is told ConversationBusy.
-    """
+def begin(connection_id: str, owner: str, request: SendText, now: float, event_id: str) -> Begun:
+    """Resolve the conversation, read its newest turns and choose the next turn number; or Refusal (a reply still
+    streaming in it: ConversationBusy at once)."""
     conversation_id, newest = request.conversation_id, None
     try:
         previous = store.current(connection_id, now)
@@ -71,7 +78,9 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, request
             conversation_id = previous
         turns = store.newest_first(conversation_id, for_reply=True) if conversation_id else iter(())
         newest = next(turns, None)
-        if newest is None or not is_live(newest, now) or newest.owner != owner:
+        # The connection's own conversation may have no turn yet: its first reply is on its way, or never started.
+        unstored = newest is None and conversation_id is not None and conversation_id == previous
+        if not unstored and (newest is None or not is_live(newest, now) or newest.owner != owner):
             if request.conversation_id is not None:  # asked for by id: tell the client it is gone
                 raise Refusal(NOT_FOUND)
             conversation_id, newest = new_id(), None  # the connection's own went away: start afresh
@@ -85,18 +94,31 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, request
             owner=owner,
             user=request.text,
             started_at=int(now * 1000),
-            deadline_at=deadline_ms,
-            request_id=request_id,
+            event_id=event_id,
             expires_at=int(now) + HISTORY_TTL_DAYS * 86400,
         )
         if conversation_id != previous:
             store.set_current(connection_id, conversation_id, previous, int(now) + CONNECTION_TTL_S)
-        store.reserve(turn)
     except store.Conflict:
         raise Refusal(BUSY, conversation_id if newest else None) from None
     except (ClientError, BotoCoreError) as exc:
         raise Refusal(STORE_FAILED, conversation_id if newest else None, exc) from None
     return Begun(turn, messages, history_turns)
+
+
+def reserve(begun: Begun, request_id: str, deadline_ms: int) -> None:
+    """Write the turn, pending, for the invocation `request_id` until `deadline_ms` (its own timeout); or Refusal
+    (ConversationBusy: another message got the number; ConversationNotFound: forgotten meanwhile). store.Duplicate
+    passes through: this message's event was delivered again, and this delivery must send nothing."""
+    turn = begun.turn
+    turn.request_id, turn.claim, turn.deadline_at = request_id, secrets.token_hex(CLAIM_BYTES), deadline_ms
+    try:
+        store.reserve(turn)
+    except store.Conflict as conflict:
+        error = NOT_FOUND if conflict.status == store.FORGOTTEN else BUSY
+        raise Refusal(error, turn.conversation_id) from None
+    except (ClientError, BotoCoreError) as exc:
+        raise Refusal(STORE_FAILED, turn.conversation_id, exc) from None
 
 
 def finish(begun: Begun, outcome: Outcome) -> None:
@@ -121,9 +143,12 @@ def _resolve(connection_id: str, requested: str | None, now: float) -> str:
     return conversation_id
 
 
-def _stored(conversation_id: str, owner: str, now: float) -> list[store.Turn]:
-    """Every stored turn, newest first (expired ones included); NOT_FOUND unless the newest is live and ours."""
+def _stored(conversation_id: str, owner: str, now: float, empty_ok: bool = False) -> list[store.Turn]:
+    """Every stored turn, newest first (expired ones included); NOT_FOUND unless the newest is live and ours (or,
+    `empty_ok`, there is none yet: the connection's own conversation before its first reply is stored)."""
     turns = list(store.newest_first(conversation_id))
+    if not turns and empty_ok:
+        return turns
     if not turns or not is_live(turns[0], now) or turns[0].owner != owner:
         raise Refusal(NOT_FOUND)
     return turns
@@ -140,10 +165,20 @@ def read(connection_id: str, owner: str, requested: str | None, now: float) -> t
 
 
 def forget(connection_id: str, owner: str, requested: str | None, now: float) -> str:
-    """Delete every stored turn of the conversation now (expired ones too), and the connection's pointer to it."""
+    """Delete every stored turn of the conversation now (expired ones too), and the connection's pointer to it.
+    First a marker where the next turn would go: a reply already on its way there then finds it taken (if one got
+    there first, read again, so that turn is deleted too)."""
     try:
         conversation_id = _resolve(connection_id, requested, now)
-        turns = _stored(conversation_id, owner, now)
+        for _ in range(3):
+            turns = _stored(conversation_id, owner, now, empty_ok=requested is None)
+            try:
+                store.forgotten(conversation_id, turns[0].number + 1 if turns else 1, int(now) + MARKER_TTL_S)
+                break
+            except store.Conflict:
+                continue
+        else:
+            raise Refusal(BUSY, conversation_id)
         store.delete(conversation_id, [turn.number for turn in turns])
         store.clear_current(connection_id, conversation_id)
     except (ClientError, BotoCoreError, RuntimeError) as exc:

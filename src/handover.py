@@ -1,8 +1,8 @@
 """What SendText hands StreamReply: the asynchronous invocation's payload, which Lambda also returns, as
 `requestPayload`, in the failure record ReplyFailed receives. One shape, built and read only here.
 
-The payload carries the connection, the reserved turn (minus the user's text, which is already the last of the
-model's messages) and the messages themselves, so StreamReply reads nothing before it claims the turn. Written
+The payload carries the connection, the turn to reserve (minus the user's text, which is already the last of the
+model's messages) and the messages themselves, so StreamReply reads nothing before it reserves the turn. Written
 as UTF-8 (not \\u-escaped): a 128 KB message and its history stay well under the 1 MB asynchronous payload quota.
 """
 
@@ -31,5 +31,5 @@ def encode(connection_id: str, begun: conversation.Begun) -> bytes:
 
 
 def decode(payload: dict) -> Handover:
-    turn = store.Turn(**payload["turn"])
+    turn = store.Turn(**{**payload["turn"], "user": payload["messages"][-1]["content"][0]["text"]})
     return Handover(payload["connectionId"], conversation.Begun(turn, payload["messages"], payload["historyTurns"]))

@@ -1,10 +1,8 @@
-"""StreamReply's work: claim the turn SendText reserved (once: a duplicate delivery ends here, silently), stream
+"""StreamReply's work: reserve the turn SendText chose (once: a duplicate delivery ends here, silently), stream
 the model's reply to the caller's connection within the time left, and store it before the closing frame."""
 
 import time
 from functools import partial
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 import connections
 import conversation
@@ -27,13 +25,13 @@ def answer(payload: dict, request_id: str, remaining_ms: int) -> Outcome | None:
     given = handover.decode(payload)
     begun = given.begun
     send = partial(connections.post, given.connection_id)
-    try:
-        store.claim(begun.turn, request_id)
-    except store.Conflict:
+    try:  # pending until this invocation's own end at the latest: then the conversation takes the next message
+        conversation.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
+    except store.Duplicate:
         return None
-    except (ClientError, BotoCoreError) as exc:
-        outcome = Outcome(error=conversation.STORE_FAILED, cause=exc)
-        return _refuse(given.connection_id, outcome, begun.turn.conversation_id)
+    except conversation.Refusal as refusal:
+        outcome = Outcome(error=refusal.error, cause=refusal.cause)
+        return _refuse(given.connection_id, outcome, refusal.conversation_id)
     try:
         stream = Bounded(model.open_stream(begun.messages), stop_at - time.monotonic())
     except Exception as exc:

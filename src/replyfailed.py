@@ -1,9 +1,8 @@
 """replyfailed: StreamReply's OnFailure destination. Lambda sends it the invocation record of a reply that never
-finished: an event dropped before it ran (EventAgeExceeded: throttled past its age) or an invocation that crashed
-or timed out (RetriesExhausted, with no retries). The client gets the error frame it would otherwise never see,
-and the turn is marked failed, so the conversation takes the next message at once."""
-
-import contextlib
+finished: an event dropped before it ran (EventAgeExceeded: throttled past its age; nothing was reserved) or an
+invocation that crashed or timed out (RetriesExhausted, with no retries). The client gets the error frame it would
+otherwise never see, and a turn the crashed invocation reserved is marked failed, so the conversation takes the
+next message at once."""
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,7 +21,9 @@ def handler(record: dict, context: object) -> dict:
     error = REPLY_NOT_STARTED if condition == "EventAgeExceeded" else REPLY_FAILED
     metrics.refused("ReplyNotStarted" if error is REPLY_NOT_STARTED else "ReplyFailed")
     turn = given.begun.turn
-    stored = _fail(turn, claimed_by=context_.get("requestId"))
+    stored = error is REPLY_FAILED and _fail(
+        turn, reserved_by=context_.get("requestId")
+    )  # a dropped event reserved none
     gone = not connections.tell(given.connection_id, error_frame(error, turn.conversation_id))
     log(
         "reply_failed",
@@ -38,15 +39,14 @@ def handler(record: dict, context: object) -> dict:
     return {"statusCode": 200}
 
 
-def _fail(turn: store.Turn, claimed_by: str | None) -> bool:
-    """Mark the turn failed, whoever holds it: the invocation that claimed it (the record's request id), or still
-    SendText's reservation (the event never ran). A turn finished or deleted meanwhile is left as it is."""
-    turn.status, turn.assistant = "failed", ""
-    for holder in (claimed_by, turn.request_id):
-        if not holder:
-            continue
-        turn.request_id = holder
-        with contextlib.suppress(store.Conflict, ClientError, BotoCoreError):
-            store.finish(turn)
-            return True
-    return False
+def _fail(turn: store.Turn, reserved_by: str | None) -> bool:
+    """Mark the turn failed if the invocation that failed (the record's request id) reserved it and it is still
+    pending. A turn never reserved, finished or deleted meanwhile is left as it is."""
+    if not reserved_by:
+        return False
+    turn.status, turn.assistant, turn.request_id = "failed", "", reserved_by
+    try:
+        store.finish(turn)
+    except (store.Conflict, ClientError, BotoCoreError):
+        return False
+    return True

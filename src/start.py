@@ -1,14 +1,12 @@
-"""SendText's work: validate the message, begin its turn in the conversation (find or start it, read its history,
-reserve the turn), then start the reply with an asynchronous invocation of StreamReply (REPLY_FUNCTION). A message
-that cannot start gets its error frame here, at once."""
+"""SendText's work: validate the message, begin its turn in the conversation (find or start it, read its history),
+then start the reply with an asynchronous invocation of StreamReply (REPLY_FUNCTION), which reserves the turn. A
+message that cannot start gets its error frame here, at once."""
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 import connections
 import conversation
@@ -16,14 +14,10 @@ import handover
 import signin
 from logs import log
 from protocol import ErrorCode, ProtocolError, error_frame, parse_sendtext
-from relay import Outcome
 
 REPLY_FUNCTION = os.environ["REPLY_FUNCTION"]
-# How long the reserved turn may stay pending before the conversation takes a new message anyway (its reply was
-# lost without a trace): StreamReply's event may wait 60 s (MaximumEventAgeInSeconds), then run 900 s (Timeout).
-REPLY_WINDOW_MS = (60 + 900) * 1000
 # An Event invoke only queues the event: it answers in milliseconds. Standard retries absorb a throttle; a retry
-# after a lost answer may queue the event twice, which StreamReply's once-only claim makes harmless.
+# after a lost answer may queue the event twice, which StreamReply's once-only reservation makes harmless.
 client = boto3.client(
     "lambda", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
 )
@@ -46,7 +40,7 @@ def start(
     try:
         signin.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
         request = parse_sendtext(body)
-        begun = conversation.begin(connection_id, owner, request, now, request_id, int(now * 1000) + REPLY_WINDOW_MS)
+        begun = conversation.begin(connection_id, owner, request, now, request_id)
     except ProtocolError as error:
         return _refuse(connection_id, Started(error=error))
     except conversation.Refusal as refusal:
@@ -57,10 +51,8 @@ def start(
         client.invoke(
             FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=handover.encode(connection_id, begun)
         )
-    except Exception as exc:
+    except Exception as exc:  # nothing was reserved: the conversation takes the next message as it is
         started.error, started.cause = NOT_STARTED, exc
-        with contextlib.suppress(ClientError, BotoCoreError):  # failed: the conversation takes the next message
-            conversation.finish(begun, Outcome(error=NOT_STARTED))
         return _refuse(connection_id, started, begun.turn.conversation_id)
     return started
 

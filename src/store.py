@@ -23,7 +23,19 @@ client = boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=
 
 
 class Conflict(Exception):
-    """A conditional write lost (ConditionalCheckFailedException): someone else wrote that key first."""
+    """A conditional write lost (ConditionalCheckFailedException): someone else wrote that key first. `status`: the
+    holder's, when the caller needs it (`reserve`)."""
+
+    def __init__(self, status: str | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Duplicate(Exception):
+    """The turn is already reserved for this very message: Lambda delivered its event again."""
+
+
+FORGOTTEN = "forgotten"  # the status of the marker `forget` leaves where the next turn would go
 
 
 @dataclass
@@ -39,7 +51,9 @@ class Turn:
     output_tokens: int | None = None
     started_at: int = 0  # epoch ms
     deadline_at: int = 0  # epoch ms: a pending turn older than this was abandoned (its function timed out)
-    request_id: str = ""  # the invocation that claimed the turn; only it may finish it
+    request_id: str = ""  # the StreamReply invocation that reserved the turn; only it may finish it
+    event_id: str = ""  # the message's id (SendText's request id): every delivery of its event carries it
+    claim: str = ""  # random, per reserving attempt: tells our own retried write from another delivery's
     expires_at: int = 0  # epoch s
 
 
@@ -76,6 +90,8 @@ def _turn(item: dict) -> Turn:
         started_at=_get(item, "startedAt", 0),
         deadline_at=_get(item, "deadlineAt", 0),
         request_id=_get(item, "requestId", ""),
+        event_id=_get(item, "eventId", ""),
+        claim=_get(item, "claim", ""),
         expires_at=_get(item, "expiresAt", 0),
     )
 
@@ -84,10 +100,17 @@ def _connection_key(connection_id: str) -> dict:
     return {"pk": {"S": f"connection#{connection_id}"}, "sk": {"N": "0"}}
 
 
-def _stored(key: dict, attribute: str) -> str | None:
-    """One string attribute of an item as stored now (a conditional write that failed asks who holds the key)."""
-    item = client.get_item(TableName=TABLE, Key=key, ConsistentRead=True, ProjectionExpression=attribute).get("Item")
-    return _get(item, attribute) if item else None
+def _stored(key: dict, *attributes: str) -> dict:
+    """Some attributes of an item as stored now, {} if there is none (a conditional write that failed asks who
+    holds the key). Status is a reserved word: it gets a name."""
+    item = client.get_item(
+        TableName=TABLE,
+        Key=key,
+        ConsistentRead=True,
+        ProjectionExpression=", ".join(f"#{name}" for name in attributes),
+        ExpressionAttributeNames={f"#{name}": name for name in attributes},
+    ).get("Item", {})
+    return {name: _get(item, name) for name in attributes if name in item}
 
 
 def current(connection_id: str, now: float) -> str | None:
@@ -119,8 +142,8 @@ def set_current(connection_id: str, conversation_id: str, previous: str | None, 
     except Exception as exc:
         if not _is_conflict(exc):
             raise
-        if _stored(_connection_key(connection_id), "conversationId") != conversation_id:
-            raise Conflict(connection_id) from None
+        if _stored(_connection_key(connection_id), "conversationId").get("conversationId") != conversation_id:
+            raise Conflict() from None
         # Else our own write landed and its answer was lost: botocore's retry then fails the condition.
 
 
@@ -167,7 +190,9 @@ def newest_first(conversation_id: str, page: int = PAGE_ITEMS, for_reply: bool =
 
 
 def reserve(turn: Turn) -> None:
-    """Write a new pending turn; Conflict if that number is taken (another reply in this conversation won)."""
+    """Write the new pending turn, once: StreamReply does, before it calls the model, so this one write is both the
+    reservation and the once-only claim. Conflict if the number is taken by another message (or by `forget`'s
+    marker: `Conflict.status`); Duplicate if by this message, delivered again."""
     item = {
         "pk": {"S": turn.conversation_id},
         "sk": {"N": str(turn.number)},
@@ -177,6 +202,8 @@ def reserve(turn: Turn) -> None:
         "startedAt": {"N": str(turn.started_at)},
         "deadlineAt": {"N": str(turn.deadline_at)},
         "requestId": {"S": turn.request_id},
+        "eventId": {"S": turn.event_id},
+        "claim": {"S": turn.claim},
         "expiresAt": {"N": str(turn.expires_at)},
     }
     try:
@@ -184,39 +211,37 @@ def reserve(turn: Turn) -> None:
     except Exception as exc:
         if not _is_conflict(exc):
             raise
-        key = {"pk": item["pk"], "sk": item["sk"]}
-        if _stored(key, "requestId") != turn.request_id:
-            raise Conflict(turn.conversation_id) from None
-        # Else the turn is ours: the first attempt wrote it, its answer was lost, and the retry found it taken.
+        holder = _stored({"pk": item["pk"], "sk": item["sk"]}, "claim", "eventId", "status")
+        if holder.get("claim") == turn.claim:
+            return  # ours: the first attempt wrote it, its answer was lost, and botocore's retry found it taken
+        if holder.get("eventId") == turn.event_id:
+            raise Duplicate(turn.conversation_id) from None
+        raise Conflict(holder.get("status")) from None
 
 
-def claim(turn: Turn, request_id: str) -> None:
-    """Take the reserved turn over for the invocation `request_id`, once: the reservation's `requestId` is
-    replaced, so a second delivery of the same event (or anything else) finds it gone and gets Conflict. From then
-    on only `request_id` may finish the turn."""
+def forgotten(conversation_id: str, number: int, expires_at: int) -> None:
+    """Leave a marker (no text, no owner) where turn `number` would go, so a reply already on its way to that
+    number finds it taken and is not stored; Conflict if a reply got there first. It expires with `expires_at`."""
     try:
-        client.update_item(
+        client.put_item(
             TableName=TABLE,
-            Key={"pk": {"S": turn.conversation_id}, "sk": {"N": str(turn.number)}},
-            UpdateExpression="SET requestId = :mine",
-            ConditionExpression="requestId = :reserved AND #status = :pending",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":mine": {"S": request_id},
-                ":reserved": {"S": turn.request_id},
-                ":pending": {"S": "pending"},
+            Item={
+                "pk": {"S": conversation_id},
+                "sk": {"N": str(number)},
+                "status": {"S": FORGOTTEN},
+                "expiresAt": {"N": str(expires_at)},
             },
+            ConditionExpression="attribute_not_exists(pk)",
         )
     except Exception as exc:
         if _is_conflict(exc):
-            raise Conflict(turn.conversation_id) from None
+            raise Conflict() from None
         raise
-    turn.request_id = request_id
 
 
 def finish(turn: Turn) -> None:
-    """Store the reply's outcome on the reserved turn; Conflict if the turn is gone (forgotten meanwhile) or was
-    claimed by another invocation, so a late writer never resurrects or overwrites it."""
+    """Store the reply's outcome on the reserved turn; Conflict if the turn is gone (forgotten meanwhile), finished
+    already, or held by another invocation, so a late writer never resurrects or overwrites it."""
     try:
         client.update_item(
             TableName=TABLE,
@@ -225,7 +250,7 @@ def finish(turn: Turn) -> None:
                 "SET assistant = :assistant, #status = :status, stopReason = :stop, "
                 "inputTokens = :input, outputTokens = :output"
             ),
-            ConditionExpression="requestId = :request",
+            ConditionExpression="requestId = :request AND #status = :pending",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":assistant": {"S": turn.assistant},
@@ -234,11 +259,12 @@ def finish(turn: Turn) -> None:
                 ":input": _number(turn.input_tokens),
                 ":output": _number(turn.output_tokens),
                 ":request": {"S": turn.request_id},
+                ":pending": {"S": "pending"},
             },
         )
     except Exception as exc:
         if _is_conflict(exc):
-            raise Conflict(turn.conversation_id) from None
+            raise Conflict() from None
         raise
 
 

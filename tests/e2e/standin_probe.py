@@ -46,13 +46,10 @@ def via_client(text: str) -> dict:
 
 
 def via_handler(name: str, text: str) -> dict:
-    """The reply's whole path in src/: SendText's bookkeeping (the turn reserved in the local table) and then
-    StreamReply's work on what SendText hands over; its frames land in the test's @connections stub under
-    connection `name`."""
-    now = time.time()
-    begun = conversation.begin(
-        name, "-", parse_sendtext(json.dumps({"text": text})), now, "send", int(now * 1000) + 60_000
-    )
+    """The reply's whole path in src/: SendText's bookkeeping (the conversation read in the local table) and then
+    StreamReply's work on what SendText hands over (the turn reserved, streamed, stored); its frames land in the
+    test's @connections stub under connection `name`."""
+    begun = conversation.begin(name, "-", parse_sendtext(json.dumps({"text": text})), time.time(), "send")
     outcome = reply.answer(json.loads(handover.encode(name, begun)), "stream", 900_000)
     return {"frames": outcome.frames if outcome else 0}
 

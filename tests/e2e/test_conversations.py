@@ -120,7 +120,8 @@ async def test_forget_deletes_the_conversation_at_once_and_the_next_message_star
         await ws.send(json.dumps({"action": "history", "conversationId": end["conversationId"]}))
         history = await receive_json(ws)
     assert forgotten == {"type": "forgotten", "conversationId": end["conversationId"]}
-    assert left == []  # gone from the store now, not at TTL time
+    # Gone from the store now, not at TTL time: only forget's marker stays (no text, no owner), for an hour.
+    assert [(row["status"], set(row)) for row in left] == [("forgotten", {"pk", "sk", "status", "expiresAt"})]
     assert fresh["conversationId"] != end["conversationId"]
     assert standin.find(f"{SHORT} After forgetting")[-1].messages == 1
     assert gone["code"] == history["code"] == "ConversationNotFound"

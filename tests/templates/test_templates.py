@@ -255,12 +255,19 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_a_deliberate
 @pytest.mark.parametrize(
     ("role", "actions"),
     [
-        ("SendTextRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]),
+        ("SendTextRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),  # no turn writes
         (
             "ConversationsRoleName",
-            ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"],
+            [
+                "dynamodb:BatchWriteItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+            ],
         ),
-        ("StreamReplyRoleName", ["dynamodb:UpdateItem"]),  # claim the turn, store the reply
+        # reserve the turn once (and ask who holds it, when taken), store the reply
+        ("StreamReplyRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
         ("ReplyFailedRoleName", ["dynamodb:UpdateItem"]),  # mark a reply that never finished failed
     ],
 )

@@ -163,8 +163,8 @@ def table(monkeypatch):
     """Stubber on the DynamoDB client, in every unit test: a store call nobody queued fails the test.
 
     `table.fresh()` queues what a message on a connection with no conversation costs (SendText: GetItem of the
-    connection's record, PutItem of it, PutItem reserving turn 1; StreamReply: UpdateItem claiming the turn,
-    UpdateItem storing the reply); `table.calls` lists every
+    connection's record, PutItem of it; StreamReply: PutItem reserving turn 1, UpdateItem storing the reply);
+    `table.calls` lists every
     call made, as (operation, parameters). New conversations get CONVERSATION_ID.
     """
     monkeypatch.setattr(conversation, "new_id", lambda: CONVERSATION_ID)
@@ -177,8 +177,7 @@ def table(monkeypatch):
     def fresh() -> None:
         stubber.add_response("get_item", {})  # SendText: the connection's current conversation (none)
         stubber.add_response("put_item", {})  # ... made the connection's
-        stubber.add_response("put_item", {})  # ... turn 1 reserved
-        stubber.add_response("update_item", {})  # StreamReply: the turn claimed
+        stubber.add_response("put_item", {})  # StreamReply: turn 1 reserved
         stubber.add_response("update_item", {})  # ... the reply stored
 
     stubber.fresh, stubber.calls = fresh, calls

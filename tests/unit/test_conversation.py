@@ -1,13 +1,16 @@
 """A reply inside its conversation: what SendText and StreamReply read and write in DynamoDB (stubbed), what the
 model is sent, and the error frames for unknown, busy and failing conversations. Each message runs through both
-functions: SendText reserves the turn and hands it over, StreamReply claims it, streams, and stores the reply."""
+functions: SendText reads the conversation and hands the turn over, StreamReply reserves it (once), streams, and
+stores the reply."""
 
 import json
 
 import pytest
 from bedrock_body import RawStream, reply_messages
+from botocore.stub import ANY
 from conftest import CONVERSATION_ID, through_both
 
+import conversation
 import model
 import start
 
@@ -92,14 +95,15 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
                 "user": {"S": "Third?"},
                 "status": {"S": "pending"},
                 "startedAt": {"N": str(int(NOW * 1000))},
-                "deadlineAt": {"N": str(int(NOW * 1000) + start.REPLY_WINDOW_MS)},
-                "requestId": {"S": "this-request"},
+                "deadlineAt": ANY,  # StreamReply's own end: its clock, not the injected one
+                "requestId": {"S": "stream-request"},  # StreamReply's invocation: only it may finish the turn
+                "eventId": {"S": "this-request"},  # SendText's: every delivery of the event carries it
+                "claim": ANY,
                 "expiresAt": {"N": str(int(NOW) + 30 * DAY)},
             },
             "ConditionExpression": "attribute_not_exists(pk)",
         },
-    )
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    )  # StreamReply reserves the turn
     table.add_response("update_item", {})
     history = [user("First?"), assistant("One."), user("Second?"), assistant("Two."), user("Third?")]
     bedrock.reply(RawStream(reply_messages(["Three", "."]), pace=posts.pace))
@@ -110,16 +114,15 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
 
     assert bedrock.requests[-1]["messages"] == expected_messages
 
-    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem", "UpdateItem"]
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
     query = table.calls[1][1]
     assert query["ConsistentRead"] is True and query["ScanIndexForward"] is False
-    claim = table.calls[3][1]
-    assert claim["ConditionExpression"] == "requestId = :reserved AND #status = :pending"
-    assert claim["ExpressionAttributeValues"][":reserved"] == {"S": "this-request"}
-    update = table.calls[4][1]
+    assert len(table.calls[2][1]["Item"]["claim"]["S"]) == 32  # 128 random bits, per reserving attempt
+    update = table.calls[3][1]
     assert update["ExpressionAttributeValues"][":assistant"] == {"S": "Three."}  # as the client received it
     assert update["ExpressionAttributeValues"][":status"] == {"S": "complete"}
-    assert update["ConditionExpression"] == "requestId = :request"
+    assert update["ConditionExpression"] == "requestId = :request AND #status = :pending"
+    assert update["ExpressionAttributeValues"][":request"] == {"S": "stream-request"}
     assert sent(posts)[-1]["conversationId"] == CONVERSATION_ID
 
 
@@ -140,8 +143,7 @@ def test_a_conversation_id_resumes_it_on_a_new_connection_and_the_connection_kee
             "ConditionExpression": "attribute_not_exists(pk)",
         },
     )
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Yes"])))
     expected_messages = [user("First?"), assistant("One."), user("Again?")]
@@ -164,20 +166,36 @@ def test_a_conversation_id_resumes_it_on_a_new_connection_and_the_connection_kee
 def test_new_true_starts_a_fresh_conversation_only_if_the_connection_still_holds_the_old_one(bedrock, posts, table):
     table.add_response("get_item", current(OTHER_ID))
     table.add_response("put_item", {})
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
 
     answer({"action": "sendtext", "text": "Start over", "new": True})
 
-    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]  # no history read
+    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem"]  # no history read
     pointer = table.calls[1][1]
     assert pointer["Item"]["conversationId"] == {"S": CONVERSATION_ID}
     assert pointer["ExpressionAttributeValues"] == {":previous": {"S": OTHER_ID}}
     assert table.calls[2][1]["Item"]["sk"] == {"N": "1"}
     assert sent(posts)[-1]["conversationId"] == CONVERSATION_ID
+
+
+def test_the_connections_conversation_without_a_stored_turn_goes_on_under_its_id(bedrock, posts, table):
+    """Its first reply never started (the event was dropped, the client told so with the id) or is still on its
+    way: the next message continues that id from turn 1 (a race for turn 1 is ConversationBusy, at StreamReply)."""
+    table.add_response("get_item", current(OTHER_ID))
+    table.add_response("query", {"Items": []})
+    table.add_response("put_item", {})  # StreamReply reserves turn 1; the connection's record is unchanged
+    table.add_response("update_item", {})
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
+
+    answer({"action": "sendtext", "text": "Again"})
+
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
+    assert (table.calls[2][1]["Item"]["pk"], table.calls[2][1]["Item"]["sk"]) == ({"S": OTHER_ID}, {"N": "1"})
+    assert sent(posts)[-1]["conversationId"] == OTHER_ID
 
 
 @pytest.mark.parametrize(
@@ -186,6 +204,17 @@ def test_new_true_starts_a_fresh_conversation_only_if_the_connection_still_holds
         ([], "-"),  # unknown or forgotten
         ([item(1, "a", "b", expires_at=int(NOW) - 1)], "-"),  # expired, not yet deleted by TTL
         ([item(1, "a", "b", owner="alice")], "bob"),  # someone else's
+        (
+            [
+                {
+                    "pk": {"S": OTHER_ID},
+                    "sk": {"N": "2"},
+                    "status": {"S": "forgotten"},
+                    "expiresAt": {"N": str(int(NOW) + 60)},
+                }
+            ],
+            "-",
+        ),  # forgotten, its marker left
     ],
 )
 def test_an_unknown_expired_or_foreign_id_is_not_found_and_nothing_is_written_or_asked(
@@ -239,8 +268,8 @@ def test_a_message_while_a_reply_is_streaming_is_busy_and_names_the_conversation
 def test_losing_the_race_for_the_turn_number_is_busy(bedrock, posts, table):
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [item(1, "First?", "One.")]})
-    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
-    table.add_response("get_item", {"Item": {"requestId": {"S": "the-winner"}}})  # who holds turn 2
+    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)  # StreamReply's
+    table.add_response("get_item", {"Item": {"eventId": {"S": "the-winner"}, "status": {"S": "pending"}}})
     posts.accept()
 
     answer({"action": "sendtext", "text": "Second?"})
@@ -251,20 +280,21 @@ def test_losing_the_race_for_the_turn_number_is_busy(bedrock, posts, table):
 
 
 @pytest.mark.parametrize("write", ["connection", "turn"])
-def test_a_retried_write_that_finds_its_own_first_attempt_is_not_a_conflict(bedrock, posts, table, write):
+def test_a_retried_write_that_finds_its_own_first_attempt_is_not_a_conflict(bedrock, posts, table, write, monkeypatch):
     """A loaded store answers late: botocore retries a write that had landed, and the retry fails its condition.
-    The write is ours (the same conversation id, the same request id), so the turn goes on."""
+    The write is ours (the same conversation id; the same claim, random per attempt), so the turn goes on."""
+    monkeypatch.setattr(conversation.secrets, "token_hex", lambda n: "c0ffee")
     table.add_response("get_item", {})  # a new connection
     if write == "connection":
         table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
         table.add_response("get_item", {"Item": {"conversationId": {"S": CONVERSATION_ID}}})
-        table.add_response("put_item", {})
+        table.add_response("put_item", {})  # StreamReply's reservation
     else:
         table.add_response("put_item", {})
         table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
-        table.add_response("get_item", {"Item": {"requestId": {"S": "this-request"}}})
-    table.add_response("update_item", {})  # StreamReply's claim
-    table.add_response("update_item", {})  # and its store
+        mine = {"claim": {"S": "c0ffee"}, "eventId": {"S": "this-request"}, "status": {"S": "pending"}}
+        table.add_response("get_item", {"Item": mine})
+    table.add_response("update_item", {})  # StreamReply's store
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.accept(), posts.accept()
 
@@ -277,8 +307,7 @@ def test_a_pending_turn_past_its_deadline_was_abandoned_and_is_left_out(bedrock,
     abandoned = item(2, "Lost?", "", status="pending", deadline_at=int(NOW * 1000) - 1)
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [abandoned, item(1, "First?", "One.")]})
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("First?"), assistant("One."), user("Next?")]
@@ -295,8 +324,7 @@ def test_expired_turns_are_ignored_by_the_injected_clock(bedrock, posts, table):
     table.add_response("get_item", current())
     old = item(1, "Old?", "Old.", expires_at=int(NOW) - 10)
     table.add_response("query", {"Items": [item(2, "New?", "New."), old]})
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("New?"), assistant("New."), user("Now?")]
@@ -369,8 +397,7 @@ def test_a_client_that_left_mid_reply_leaves_a_partial_turn_of_what_reached_it(b
 def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_still_goes(bedrock, posts, table):
     table.add_response("get_item", {})
     table.add_response("put_item", {})
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
@@ -383,8 +410,7 @@ def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_st
 def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedrock, posts, table):
     table.add_response("get_item", {})
     table.add_response("put_item", {})
-    table.add_response("put_item", {})
-    table.add_response("update_item", {})  # StreamReply claims the turn
+    table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_client_error("update_item", "InternalServerError", http_status_code=500)
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
@@ -397,14 +423,16 @@ def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedro
 def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_event):
     import sendtext
 
-    table.add_response("get_item", {})
-    table.add_response("put_item", {})
-    table.add_response("put_item", {})
+    table.fresh()
+    bedrock.reply(RawStream(reply_messages(["Hi"])))
+    posts.accept(), posts.accept()
     message_event["requestContext"]["authorizer"] = {"principalId": "user-42"}
 
-    sendtext.handler(message_event, None)  # SendText alone: it reserves the turn and starts the reply
+    sendtext.handler(message_event, None)
+    assert HANDED_OVER[-1]["turn"]["owner"] == "user-42"
+    through_both(HANDED_OVER, start.Started())
 
-    assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}
+    assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}  # StreamReply's reservation
 
 
 def test_the_request_has_max_tokens_and_a_system_prompt_only_when_one_is_set(monkeypatch):

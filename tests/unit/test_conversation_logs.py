@@ -44,6 +44,7 @@ def test_history_logs_the_turns_and_frames_it_sent(message_event, posts, table, 
 def test_forget_logs_one_frame_and_no_turns(message_event, posts, table, capsys):
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [item(1, "q", "a")]})
+    table.add_response("put_item", {})  # the marker
     table.add_response("batch_write_item", {})
     table.add_response("delete_item", {})
     posts.accept()

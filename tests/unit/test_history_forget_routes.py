@@ -5,7 +5,7 @@ import time
 
 import pytest
 from conftest import CONVERSATION_ID
-from test_conversation import CONNECTION, current, item
+from test_conversation import CONNECTION, NOW, current, item
 
 import conversations
 
@@ -18,8 +18,6 @@ def call(message_event, route: str, body: dict) -> dict:
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    from test_conversation import NOW
-
     monkeypatch.setattr(time, "time", lambda: NOW)
 
 
@@ -41,8 +39,6 @@ def test_history_reads_the_connections_conversation_back_oldest_first(message_ev
 
 
 def test_history_by_id_skips_expired_turns(message_event, posts, table):
-    from test_conversation import NOW
-
     table.add_response("query", {"Items": [item(2, "Two?", "2"), item(1, "One?", "1", expires_at=int(NOW) - 1)]})
     posts.accept()
 
@@ -57,6 +53,7 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
     items = [item(n, "q", "a") for n in range(30, 0, -1)]
     table.add_response("get_item", current())
     table.add_response("query", {"Items": items})
+    table.add_response("put_item", {})  # the marker where turn 31 would go
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("delete_item", {})
@@ -70,6 +67,57 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
     pointer = table.calls[-1][1]
     assert pointer["Key"]["pk"] == {"S": f"connection#{CONNECTION}"}
     assert [json.loads(f) for f in posts.sent] == [{"type": "forgotten", "conversationId": CONVERSATION_ID}]
+    marker = table.calls[2][1]
+    assert marker["Item"] == {
+        "pk": {"S": CONVERSATION_ID},
+        "sk": {"N": "31"},
+        "status": {"S": "forgotten"},
+        "expiresAt": {"N": str(int(NOW) + 3600)},
+    }  # no text, no owner: only where a reply on its way would go
+    assert marker["ConditionExpression"] == "attribute_not_exists(pk)"
+
+
+def test_a_reply_that_reserved_the_next_turn_meanwhile_is_deleted_too(message_event, posts, table):
+    table.add_response("query", {"Items": [item(1, "q", "a")]})
+    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)  # turn 2 taken
+    streaming = item(2, "q2", "", status="pending", deadline_at=int(NOW * 1000) + 60_000)
+    table.add_response("query", {"Items": [streaming, item(1, "q", "a")]})
+    table.add_response("put_item", {})  # the marker at 3
+    table.add_response("batch_write_item", {"UnprocessedItems": {}})
+    table.add_response("delete_item", {})
+    posts.accept()
+
+    call(message_event, "forget", {"action": "forget", "conversationId": CONVERSATION_ID})
+
+    (batch,) = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
+    assert sorted(int(r["DeleteRequest"]["Key"]["sk"]["N"]) for r in batch) == [1, 2]
+    assert table.calls[3][1]["Item"]["sk"] == {"N": "3"}
+    assert json.loads(posts.sent[0])["type"] == "forgotten"
+
+
+def test_the_connections_conversation_before_its_first_reply_is_stored_is_forgotten_too(message_event, posts, table):
+    table.add_response("get_item", current())
+    table.add_response("query", {"Items": []})  # turn 1's reply is on its way, not yet reserved
+    table.add_response("put_item", {})  # the marker at 1: that reply will not be stored
+    table.add_response("delete_item", {})
+    posts.accept()
+
+    call(message_event, "forget", {"action": "forget"})
+
+    assert table.calls[2][1]["Item"]["sk"] == {"N": "1"}
+    assert "BatchWriteItem" not in [name for name, _ in table.calls]
+    assert json.loads(posts.sent[0]) == {"type": "forgotten", "conversationId": CONVERSATION_ID}
+
+
+@pytest.mark.parametrize("route", ["history", "forget"])
+def test_a_forgotten_conversation_is_not_found_while_its_marker_lasts(message_event, posts, table, route):
+    marker = {"pk": {"S": CONVERSATION_ID}, "sk": {"N": "4"}, "status": {"S": "forgotten"}}
+    table.add_response("query", {"Items": [{**marker, "expiresAt": {"N": str(int(NOW) + 60)}}]})
+    posts.accept()
+
+    call(message_event, route, {"action": route, "conversationId": CONVERSATION_ID})
+
+    assert json.loads(posts.sent[0])["code"] == "ConversationNotFound"
 
 
 @pytest.mark.parametrize("route", ["history", "forget"])

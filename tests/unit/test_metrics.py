@@ -127,7 +127,8 @@ def test_a_client_that_left_is_gone(message_event, bedrock, posts, table, capsys
     [("EventAgeExceeded", "ReplyNotStarted", 0), ("RetriesExhausted", "ReplyFailed", 1)],
 )
 def test_a_failed_asynchronous_reply_is_counted_by_replyfailed(posts, table, capsys, condition, outcome, errors):
-    table.add_response("update_item", {})  # the turn marked failed
+    if condition == "RetriesExhausted":
+        table.add_response("update_item", {})  # the turn it reserved, marked failed
     posts.accept()  # the client's error frame
     replyfailed.handler(record(condition, 1), None)
     (line,) = emf_lines(capsys.readouterr().err)

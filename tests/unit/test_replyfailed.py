@@ -1,5 +1,5 @@
 """ReplyFailed: StreamReply's OnFailure destination turns Lambda's failure record into the client's error frame and
-marks the turn failed, whoever holds it (the crashed invocation's claim, or SendText's reservation)."""
+marks the turn failed if the invocation that crashed had reserved it (an event dropped unrun reserved nothing)."""
 
 import json
 
@@ -13,19 +13,19 @@ import replyfailed
 import store
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
-RESERVED = "sendtext-request"
-CLAIMED = "c0ffee00-0000-4000-8000-000000000000"  # the asynchronous invocation's request id
+MESSAGE = "sendtext-request"  # SendText's request id: the event's
+INVOCATION = "c0ffee00-0000-4000-8000-000000000000"  # the asynchronous invocation's request id
 
 
 def record(condition: str, attempts: int, error_type: str | None = None) -> dict:
     """Lambda's invocation record (invocation-async-retain-records), as the destination receives it."""
-    turn = store.Turn(CONVERSATION_ID, 3, "-", "", status="pending", request_id=RESERVED)
+    turn = store.Turn(CONVERSATION_ID, 3, "-", "", status="pending", event_id=MESSAGE)  # as handed over
     begun = conversation.Begun(turn, [{"role": "user", "content": [{"type": "text", "text": "my secret"}]}], 2)
     record = {
         "version": "1.0",
         "timestamp": "2026-11-27T15:00:00.000Z",
         "requestContext": {
-            "requestId": CLAIMED,
+            "requestId": INVOCATION,
             "functionArn": "arn:aws:lambda:ap-northeast-1:123456789012:function:chat-StreamReply:$LATEST",
             "condition": condition,
             "approximateInvokeCount": attempts,
@@ -49,12 +49,15 @@ def request_ids(table) -> list[str]:
         ("Sandbox.Timedout", "The reply failed on our side; try again."),
     ],
 )
-def test_a_crash_or_timeout_gets_one_error_frame_and_the_claimed_turn_fails(table, posts, capsys, error_type, message):
+def test_a_crash_or_timeout_gets_one_error_frame_and_the_turn_it_reserved_fails(
+    table, posts, capsys, error_type, message
+):
     table.add_response("update_item", {})
     posts.expect(frame({"type": "error", "code": "Internal", "message": message, "conversationId": CONVERSATION_ID}))
     assert replyfailed.handler(record("RetriesExhausted", 1, error_type), None) == {"statusCode": 200}
-    assert request_ids(table) == [CLAIMED]
+    assert request_ids(table) == [INVOCATION]
     assert table.calls[0][1]["ExpressionAttributeValues"][":status"] == {"S": "failed"}
+    assert table.calls[0][1]["ConditionExpression"] == "requestId = :request AND #status = :pending"
     out = capsys.readouterr().out
     assert "my secret" not in out and CONVERSATION_ID not in out
     line = json.loads(out)
@@ -66,9 +69,7 @@ def test_a_crash_or_timeout_gets_one_error_frame_and_the_claimed_turn_fails(tabl
     )
 
 
-def test_a_dropped_event_gets_one_error_frame_and_the_reserved_turn_fails(table, posts):
-    table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)  # never claimed
-    table.add_response("update_item", {})
+def test_a_dropped_event_gets_one_error_frame_and_writes_nothing(table, posts):
     posts.expect(
         frame(
             {
@@ -80,7 +81,7 @@ def test_a_dropped_event_gets_one_error_frame_and_the_reserved_turn_fails(table,
         )
     )
     replyfailed.handler(record("EventAgeExceeded", 0), None)
-    assert request_ids(table) == [CLAIMED, RESERVED]
+    assert table.calls == []  # it never ran, so it reserved nothing: the conversation takes the next message
 
 
 def test_a_client_that_left_is_logged_not_raised(table, posts, capsys):

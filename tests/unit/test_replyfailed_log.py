@@ -25,15 +25,14 @@ def test_the_log_line_has_every_field(table, posts, capsys):
 
 
 def test_a_turn_finished_or_deleted_meanwhile_is_left_alone(table, posts, capsys):
-    table.add_client_error("update_item", "ConditionalCheckFailedException")  # the claimed request id
-    table.add_client_error("update_item", "ConditionalCheckFailedException")  # SendText's reservation
+    table.add_client_error("update_item", "ConditionalCheckFailedException")  # not pending, or gone
     posts.accept()
-    replyfailed.handler(record("EventAgeExceeded", 0), None)
+    replyfailed.handler(record("RetriesExhausted", 1, "Runtime.ExitError"), None)
     line = json.loads(capsys.readouterr().out)
     assert (line["turn_failed"], line["code"], line["function_error"], line["attempts"]) == (
         False,
-        "Throttled",
-        None,
-        0,
+        "Internal",
+        "Runtime.ExitError",
+        1,
     )
-    assert len(table.calls) == 2
+    assert len(table.calls) == 1

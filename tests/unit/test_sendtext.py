@@ -1,8 +1,9 @@
-"""SendText alone: validates the message (a BadRequest error frame at once), reserves the turn, and starts the reply
-with an asynchronous invocation of StreamReply, handing it the turn and the model's messages. It never calls the
-model. The reply itself: test_streamreply.py."""
+"""SendText alone: validates the message (a BadRequest error frame at once), reads the conversation, and starts the
+reply with an asynchronous invocation of StreamReply, handing it the turn to reserve and the model's messages. It
+never calls the model and never writes a turn. The reply itself: test_streamreply.py."""
 
 import json
+import uuid
 
 import pytest
 from bedrock_body import frame
@@ -21,14 +22,13 @@ def send(event, body) -> dict:
     return sendtext.handler(event, None)
 
 
-def reserves(table) -> None:
+def begins(table) -> None:
     table.add_response("get_item", {})  # the connection has no conversation yet
     table.add_response("put_item", {})  # ... now it has
-    table.add_response("put_item", {})  # turn 1, pending
 
 
-def test_a_valid_message_reserves_the_turn_and_hands_it_over_asynchronously(message_event, table, posts, handed_over):
-    reserves(table)
+def test_a_valid_message_hands_its_turn_over_asynchronously_unreserved(message_event, table, posts, handed_over):
+    begins(table)
     assert send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"}) == {"statusCode": 200}
     assert posts.sent == []  # the reply's frames are StreamReply's
     (payload,) = handed_over
@@ -43,14 +43,13 @@ def test_a_valid_message_reserves_the_turn_and_hands_it_over_asynchronously(mess
         "pending",
         "",
     )
-    reserved = table.calls[2][1]["Item"]
-    assert turn["request_id"] == reserved["requestId"]["S"]  # what StreamReply's claim must find
-    # The turn stays busy while the event may wait (60 s) and StreamReply run (900 s).
-    assert int(reserved["deadlineAt"]["N"]) - int(reserved["startedAt"]["N"]) == start.REPLY_WINDOW_MS == 960_000
+    assert uuid.UUID(turn["event_id"])  # SendText's request id (made up here: no context): every delivery has it
+    assert [name for name, _ in table.calls] == ["GetItem", "PutItem"]  # the connection's record only
+    assert "sk" in table.calls[1][1]["Item"] and table.calls[1][1]["Item"]["sk"] == {"N": "0"}
 
 
 def test_the_reply_is_started_as_an_event_on_exactly_the_streaming_function(message_event, table, posts, lambdas):
-    reserves(table)
+    begins(table)
     lambdas.add_response(
         "invoke",
         {"StatusCode": 202},
@@ -89,10 +88,9 @@ def test_text_limit_is_configurable(message_event, lambdas, posts, monkeypatch):
     send(message_event, {"action": "sendtext", "text": "x" * 11})
 
 
-def test_a_reply_that_cannot_start_gets_an_error_frame_and_frees_the_turn(message_event, table, lambdas, posts, capsys):
-    reserves(table)
+def test_a_reply_that_cannot_start_gets_an_error_frame_and_holds_no_turn(message_event, table, lambdas, posts, capsys):
+    begins(table)
     lambdas.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
-    table.add_response("update_item", {})  # the turn, failed: the conversation takes the next message
     posts.expect(
         frame(
             {
@@ -104,7 +102,7 @@ def test_a_reply_that_cannot_start_gets_an_error_frame_and_frees_the_turn(messag
         )
     )
     send(message_event, {"action": "sendtext", "text": "hi"})
-    assert table.calls[-1][1]["ExpressionAttributeValues"][":status"] == {"S": "failed"}
+    assert [name for name, _ in table.calls] == ["GetItem", "PutItem"]  # nothing reserved: nothing to free
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (line["event"], line["level"], line["started"], line["error"]) == ("start", "ERROR", False, "Throttled")
 
@@ -117,7 +115,7 @@ def test_gone_before_the_error_frame_is_logged_not_raised(message_event, lambdas
 
 
 def test_log_line_has_the_fields_and_not_the_users_text(message_event, table, posts, handed_over, capsys):
-    reserves(table)
+    begins(table)
     send(message_event, {"action": "sendtext", "text": "my secret question"})
     out = capsys.readouterr().out
     assert "my secret question" not in out
@@ -142,7 +140,7 @@ def test_bad_input_is_logged_at_info_with_its_code(message_event, lambdas, posts
 
 def test_log_level_debug_adds_a_line_with_the_users_text(message_event, table, posts, handed_over, capsys, log_level):
     log_level("DEBUG")
-    reserves(table)
+    begins(table)
     send(message_event, {"action": "sendtext", "text": "my secret question"})
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {

@@ -17,6 +17,8 @@ FULL = {
     "startedAt": {"N": "1795662600000"},
     "deadlineAt": {"N": "1795662900000"},
     "requestId": {"S": "req-1"},
+    "eventId": {"S": "message-1"},
+    "claim": {"S": "c0ffee"},
     "expiresAt": {"N": "1796267400"},
 }
 
@@ -35,6 +37,8 @@ def test_an_item_becomes_a_turn_attribute_by_attribute():
         started_at=1795662600000,
         deadline_at=1795662900000,
         request_id="req-1",
+        event_id="message-1",
+        claim="c0ffee",
         expires_at=1796267400,
     )
 
@@ -130,39 +134,93 @@ def test_clearing_the_current_conversation_only_if_it_is_still_that_one(table):
         store.clear_current("abc", "conv-1")
 
 
-TURN = store.Turn("conv-1", 3, "user-7", "question", request_id="reserved-by-sendtext")
+TURN = store.Turn(
+    "conv-1",
+    3,
+    "user-7",
+    "question",
+    started_at=1795662600000,
+    deadline_at=1795663500000,
+    request_id="stream-invocation",
+    event_id="message-1",
+    claim="c0ffee",
+    expires_at=1796267400,
+)
+KEY = {"pk": {"S": "conv-1"}, "sk": {"N": "3"}}
 
 
-def test_claiming_a_turn_replaces_its_request_id_once(table):
-    table.add_response(
-        "update_item",
-        {},
-        {
-            "TableName": store.TABLE,
-            "Key": {"pk": {"S": "conv-1"}, "sk": {"N": "3"}},
-            "UpdateExpression": "SET requestId = :mine",
-            "ConditionExpression": "requestId = :reserved AND #status = :pending",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":mine": {"S": "stream-invocation"},
-                ":reserved": {"S": "reserved-by-sendtext"},
-                ":pending": {"S": "pending"},
-            },
-        },
-    )
-    turn = store.Turn(**vars(TURN))
-    store.claim(turn, "stream-invocation")
-    assert turn.request_id == "stream-invocation"
+def test_reserving_writes_the_pending_turn_only_where_nothing_is(table):
+    item = {
+        **KEY,
+        "owner": {"S": "user-7"},
+        "user": {"S": "question"},
+        "status": {"S": "pending"},
+        "startedAt": {"N": "1795662600000"},
+        "deadlineAt": {"N": "1795663500000"},
+        "requestId": {"S": "stream-invocation"},
+        "eventId": {"S": "message-1"},
+        "claim": {"S": "c0ffee"},
+        "expiresAt": {"N": "1796267400"},
+    }
+    expected = {"TableName": store.TABLE, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+    table.add_response("put_item", {}, expected)
+    store.reserve(store.Turn(**vars(TURN)))
 
 
-@pytest.mark.parametrize("call", ["claim", "finish"])
+def holder(**attributes: str) -> dict:
+    """The GetItem a lost reservation makes (who holds the number?), answered with `attributes`."""
+    params = {
+        "TableName": store.TABLE,
+        "Key": KEY,
+        "ConsistentRead": True,
+        "ProjectionExpression": "#claim, #eventId, #status",
+        "ExpressionAttributeNames": {"#claim": "claim", "#eventId": "eventId", "#status": "status"},
+    }
+    return {"Item": {name: {"S": value} for name, value in attributes.items()}}, params
+
+
+def test_a_reservation_whose_own_first_attempt_landed_is_ours(table):
+    table.add_client_error("put_item", "ConditionalCheckFailedException")  # botocore's retry after a lost answer
+    table.add_response("get_item", *holder(claim="c0ffee", eventId="message-1", status="pending"))
+    store.reserve(store.Turn(**vars(TURN)))
+
+
+def test_the_same_message_delivered_again_is_a_duplicate(table):
+    table.add_client_error("put_item", "ConditionalCheckFailedException")
+    table.add_response("get_item", *holder(claim="another-attempt", eventId="message-1", status="pending"))
+    with pytest.raises(store.Duplicate):
+        store.reserve(store.Turn(**vars(TURN)))
+
+
+@pytest.mark.parametrize("status", ["pending", "complete", store.FORGOTTEN])
+def test_a_number_another_message_or_forget_holds_is_a_conflict_with_its_status(table, status):
+    table.add_client_error("put_item", "ConditionalCheckFailedException")
+    table.add_response("get_item", *holder(claim="theirs", eventId="message-2", status=status))
+    with pytest.raises(store.Conflict) as conflict:
+        store.reserve(store.Turn(**vars(TURN)))
+    assert conflict.value.status == status
+
+
+def test_forgets_marker_holds_no_text_and_takes_a_free_number_only(table):
+    expected = {
+        "TableName": store.TABLE,
+        "Item": {**KEY, "status": {"S": "forgotten"}, "expiresAt": {"N": "1795666200"}},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    table.add_response("put_item", {}, expected)
+    store.forgotten("conv-1", 3, 1795666200)
+
+
+@pytest.mark.parametrize("call", ["reserve", "forgotten", "finish"])
 def test_a_lost_condition_is_a_conflict_and_other_failures_pass_through(table, call):
-    operation = "update_item"
-    run = {
-        "claim": lambda: store.claim(store.Turn(**vars(TURN)), "other"),
-        "finish": lambda: store.finish(store.Turn(**vars(TURN))),
+    operation, run = {
+        "reserve": ("put_item", lambda: store.reserve(store.Turn(**vars(TURN)))),
+        "forgotten": ("put_item", lambda: store.forgotten("conv-1", 3, 1795666200)),
+        "finish": ("update_item", lambda: store.finish(store.Turn(**vars(TURN)))),
     }[call]
     table.add_client_error(operation, "ConditionalCheckFailedException")
+    if call == "reserve":
+        table.add_response("get_item", {"Item": {"eventId": {"S": "message-2"}}})
     with pytest.raises(store.Conflict):
         run()
     table.add_client_error(operation, "InternalServerError")
@@ -177,7 +235,7 @@ def test_a_lost_condition_is_a_conflict_and_other_failures_pass_through(table, c
         (None, None, None, {"NULL": True}, {"NULL": True}, {"NULL": True}),  # a reply that failed before any usage
     ],
 )
-def test_finishing_stores_the_outcome_only_for_the_claiming_invocation(
+def test_finishing_stores_the_outcome_only_for_the_reserving_invocation_while_pending(
     table, stop_reason, input_tokens, output_tokens, stop, inputs, outputs
 ):
     turn = store.Turn(**vars(TURN))
@@ -193,7 +251,7 @@ def test_finishing_stores_the_outcome_only_for_the_claiming_invocation(
                 "SET assistant = :assistant, #status = :status, stopReason = :stop, "
                 "inputTokens = :input, outputTokens = :output"
             ),
-            "ConditionExpression": "requestId = :request",
+            "ConditionExpression": "requestId = :request AND #status = :pending",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":assistant": {"S": "answer"},
@@ -201,7 +259,8 @@ def test_finishing_stores_the_outcome_only_for_the_claiming_invocation(
                 ":stop": stop,
                 ":input": inputs,
                 ":output": outputs,
-                ":request": {"S": "reserved-by-sendtext"},
+                ":request": {"S": "stream-invocation"},
+                ":pending": {"S": "pending"},
             },
         },
     )

@@ -208,21 +208,43 @@ def test_a_failed_reply_is_logged_at_error_with_its_cause(message_event, bedrock
     assert line["cause"].startswith("ModelNotReadyException(") and "warming up" in line["cause"]
 
 
-def test_a_duplicate_delivery_finds_the_turn_claimed_and_sends_nothing(message_event, bedrock, posts, table, capsys):
+def test_a_duplicate_delivery_finds_the_turn_reserved_by_its_message_and_sends_nothing(
+    message_event, bedrock, posts, table, capsys
+):
     table.fresh()
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.expect('"Hi"')
     posts.expect(frame({**END, "usage": {"input_tokens": 14, "output_tokens": 1}}))
     send(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"})
-    table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)
-
     (payload,) = HANDED_OVER
+    reserved = table.calls[2][1]["Item"]
+    assert reserved["eventId"]["S"] == payload["turn"]["event_id"]
+    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+    table.add_response("get_item", {"Item": {k: reserved[k] for k in ("claim", "eventId", "status")}})
+
     assert streamreply.handler(payload, context()) == {"statusCode": 200}  # Lambda delivers the event again
 
-    claims = [params for name, params in table.calls if name == "UpdateItem" and ":mine" in str(params)]
-    assert len(claims) == 2 and claims[0] == claims[1]
+    reservations = [params for name, params in table.calls if name == "PutItem" and params["Item"]["sk"] != {"N": "0"}]
+    assert len(reservations) == 2 and reservations[0]["Item"]["claim"] != reservations[1]["Item"]["claim"]
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["event"] == "duplicate"
     # and no second Bedrock call or post: the stubs would fail the test on one
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [("pending", "ConversationBusy"), ("complete", "ConversationBusy"), ("forgotten", "ConversationNotFound")],
+)
+def test_a_turn_number_taken_by_another_message_or_by_forget_ends_in_one_error_frame(
+    message_event, posts, table, status, code
+):
+    table.add_response("get_item", {})
+    table.add_response("put_item", {})
+    table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
+    table.add_response("get_item", {"Item": {"eventId": {"S": "another-message"}, "status": {"S": status}}})
+    posts.accept()
+    send(message_event, {"action": "sendtext", "text": "Hello"})  # and no Bedrock call: the stub would fail on one
+    (sent,) = [json.loads(f) for f in posts.sent]
+    assert (sent["type"], sent["code"], sent["conversationId"]) == ("error", code, CONVERSATION_ID)
 
 
 def test_a_reply_still_streaming_near_the_functions_timeout_stops_with_an_error_frame(
