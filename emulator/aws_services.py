@@ -9,9 +9,10 @@ does. What they do not do: expire items by TTL (DynamoDB does that days late any
 enforce IAM.
 
 Adding a service: an entry in SERVICES naming the resource type, the endpoint variable, its server and a function
-that creates one resource from its resolved properties; and the type in template.LOCAL_SERVICE_TYPES, so
-template.py lists those resources. A resource whose id the service assigns (a Cognito user pool) is created while
-the template is read instead (emulator/cognito.py, through template.load's `provision`), in moto: moto_endpoint().
+that creates one resource from its resolved properties; and the type in LOCAL_SERVICE_TYPES
+(emulator/template/model.py), so the template loader lists those resources. A resource whose id the service
+assigns (a Cognito user pool) is created while the template is read instead (emulator/cognito.py, through
+template.load's `provision`), in moto: moto_endpoint().
 """
 
 import contextlib

@@ -1,13 +1,13 @@
 """Cognito user pools and app clients for a local run, held by moto's cognito-idp (moto >= 5.2 also serves each
 pool's JWKS at /<pool id>/.well-known/jwks.json, unsigned, as Cognito does).
 
-`LocalCognito.provision` is what emulator/template.py calls for AWS::Cognito::UserPool and ::UserPoolClient
-resources: it creates each in moto and returns the id moto gave it, which `Ref` then resolves to. Functions reach
-it through AWS_ENDPOINT_URL_COGNITO_IDP (boto3 honours it). moto signs every pool's tokens with one fixed key
-committed in its source: these tokens are for local runs only.
+`LocalCognito.provision` is what the template loader (emulator/template/) calls for AWS::Cognito::UserPool and
+::UserPoolClient resources: it creates each in moto and returns the id moto gave it, which `Ref` then resolves to.
+Functions reach it through AWS_ENDPOINT_URL_COGNITO_IDP (boto3 honours it). moto signs every pool's tokens with
+one fixed key committed in its source: these tokens are for local runs only.
 
 The moto server is started on first use (a template without Cognito resources starts nothing); it is the one
-server emulator/aws_services.py runs for every local AWS service.
+emulator/aws_services.py runs for every local AWS service but DynamoDB (dynalite).
 """
 
 import logging

@@ -115,8 +115,9 @@ def reserve(begun: Begun, request_id: str, deadline_ms: int) -> None:
     try:
         store.reserve(turn)
     except store.Conflict as conflict:
-        error = NOT_FOUND if conflict.status == store.FORGOTTEN else BUSY
-        raise Refusal(error, turn.conversation_id) from None
+        if conflict.status == store.FORGOTTEN:
+            raise Refusal(NOT_FOUND) from None  # named by no frame, as a conversation that does not exist
+        raise Refusal(BUSY, turn.conversation_id) from None
     except (ClientError, BotoCoreError) as exc:
         raise Refusal(STORE_FAILED, turn.conversation_id, exc) from None
 

@@ -1,4 +1,4 @@
-"""Conversations through the emulator: main.yml + src/ with the Bedrock stand-in and the local DynamoDB (moto).
+"""Conversations through the emulator: main.yml + src/ with the Bedrock stand-in and the local DynamoDB (dynalite).
 
 The stand-in records how many messages each request carried, so these tests see what the model was sent; the
 table is read (and aged) through the emulator's own local DynamoDB client.
@@ -13,6 +13,7 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
+from emulator.awslambda import Fault
 from emulator.bedrock import scripted_reply
 from tests.e2e.conftest import read_reply, receive_json
 
@@ -126,6 +127,26 @@ async def test_forget_deletes_the_conversation_at_once_and_the_next_message_star
     assert standin.find(f"{SHORT} After forgetting")[-1].messages == 1
     assert gone["code"] == history["code"] == "ConversationNotFound"
     assert "conversationId" not in gone
+
+
+async def test_a_reply_still_on_its_way_when_its_conversation_is_forgotten_is_not_stored(chat, standin):
+    """StreamReply's event waits (Lambda's queue may hold it up to 60 s); the conversation is forgotten meanwhile.
+    forget's marker refuses the late reservation: nothing of that message is stored and the model is not asked."""
+    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+        _, first = await turn(ws, f"{SHORT} Remember this")
+        queue = gateway.functions.queue
+        queue.faults.append(Fault("delay", function=gateway.api.functions["StreamReplyFunction"].name, seconds=2))
+        await ws.send(sendtext(f"{SHORT} On its way"))
+        while queue.faults:  # SendText has handed the message over (the fault is taken): now forget
+            await asyncio.sleep(0.01)
+        await ws.send(json.dumps({"action": "forget"}))
+        forgotten = await receive_json(ws)
+        late = await receive_json(ws, 20)
+        left = stored(gateway, first["conversationId"])
+    assert forgotten == {"type": "forgotten", "conversationId": first["conversationId"]}
+    assert (late["type"], late["code"]) == ("error", "ConversationNotFound") and "conversationId" not in late
+    assert [row["status"] for row in left] == ["forgotten"]  # the marker alone: no text of either message
+    assert standin.find(f"{SHORT} On its way") == []
 
 
 async def test_an_unknown_id_is_not_found_and_the_model_is_not_called(chat, standin):
