@@ -19,7 +19,6 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("dynalite.js")
 _lock = threading.Lock()
-_process: subprocess.Popen | None = None
 _endpoint: str | None = None
 
 
@@ -29,7 +28,7 @@ class DynaliteError(RuntimeError):
 
 def endpoint() -> str:
     """dynalite's URL, started on first use; it lives as long as this process (its stdin is our pipe)."""
-    global _process, _endpoint
+    global _endpoint
     with _lock:
         if _endpoint is None:
             node = shutil.which("node")
@@ -43,7 +42,7 @@ def endpoint() -> str:
                 process.kill()
                 raise DynaliteError("dynalite did not start (its error is above); run `npm ci` or `make setup`")
             atexit.register(_stop, process)
-            _process, _endpoint = process, f"http://127.0.0.1:{int(line.split()[1])}"
+            _endpoint = f"http://127.0.0.1:{int(line.split()[1])}"
     return _endpoint
 
 

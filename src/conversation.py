@@ -29,7 +29,7 @@ CONNECTION_TTL_S = 3 * 3600  # a connection lasts at most 2 hours (API Gateway's
 # How long `forget`'s marker must outlive a reply already on its way: the event may wait 60 s
 # (MaximumEventAgeInSeconds), and StreamReply then reserves at once.
 MARKER_TTL_S = 3600
-CLAIM_BYTES = 16
+CLAIM_BYTES = 16  # 128 random bits: a reserving attempt's own mark, never guessed by another delivery
 ID_BYTES = 24  # 192 random bits: whoever holds an id can read and continue the conversation
 
 NOT_FOUND = ProtocolError(ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation: it expired or was deleted.")

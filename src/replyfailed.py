@@ -21,9 +21,8 @@ def handler(record: dict, context: object) -> dict:
     error = REPLY_NOT_STARTED if condition == "EventAgeExceeded" else REPLY_FAILED
     metrics.refused("ReplyNotStarted" if error is REPLY_NOT_STARTED else "ReplyFailed")
     turn = given.begun.turn
-    stored = error is REPLY_FAILED and _fail(
-        turn, reserved_by=context_.get("requestId")
-    )  # a dropped event reserved none
+    # A dropped event never ran, so it reserved no turn to mark.
+    stored = error is REPLY_FAILED and _fail(turn, reserved_by=context_.get("requestId"))
     gone = not connections.tell(given.connection_id, error_frame(error, turn.conversation_id))
     log(
         "reply_failed",
