@@ -124,8 +124,7 @@ AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OI
 
 mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not in CI): the score, then survivors
 	rm -rf mutants
-	SHARED_DIR="$$($(PY) -c 'from tests.shared_data import shared_dir; print(shared_dir())')" \
-	  $(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
 	$(VENV)/bin/mutmut export-cicd-stats >/dev/null
 	@$(PY) -c 'import json; s = json.load(open("mutants/mutmut-cicd-stats.json")); c = s["killed"] + s["timeout"]; \
 	  print("%d of %d mutants caught (%.1f%%): %d killed, %d timed out, %d survived, %d not covered by a unit test" \

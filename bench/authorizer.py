@@ -22,11 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # src/ is a flat set of modules, as in the Lambda zip
+sys.path.insert(0, str(ROOT / "src"))  # src/ is the Lambda zip's root
 
-import jwks  # noqa: E402
-import rs256  # noqa: E402
-import tokens  # noqa: E402
+from signin import jwks, rs256, tokens  # noqa: E402
 from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer, access_claims  # noqa: E402
 
 RESULTS = Path(__file__).with_name("authorizer.json")
@@ -34,7 +32,7 @@ COLD_START = """
 import json, os, sys, time
 started = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
-import authorizer
+from handlers import authorizer
 event = json.loads(sys.argv[2])
 authorizer.handler(event, None)
 print((time.perf_counter() - started) * 1000)
@@ -83,7 +81,7 @@ def event_for(token: str) -> dict:
 
 
 def measure(bits: int, url: str) -> dict:
-    import authorizer
+    from handlers import authorizer
 
     signer = Signer(kid=f"bench-{bits}", bits=bits, name=f"bench-{bits}")
     Issuer.document = json.dumps({"keys": [signer.jwk()]}).encode()

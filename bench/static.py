@@ -28,7 +28,7 @@ def lambda_zip() -> tuple[int, list[str]]:
 _IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)")
 
 
-def cold_import_ms(module: str = "sendtext", runs: int = 5) -> float:
+def cold_import_ms(module: str = "handlers.sendtext", runs: int = 5) -> float:
     """Median cumulative `-X importtime` of the handler module in a fresh interpreter: boto3, botocore and the
     module-scope client creation included, as in a Lambda cold start."""
     env = {

@@ -12,7 +12,7 @@ from enum import StrEnum
 from botocore.exceptions import BotoCoreError, ClientError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from deadline import TimeLimit
+from reply.deadline import TimeLimit
 
 # API Gateway caps an incoming WebSocket message at 128 KB, so no `text` longer than this can arrive.
 # The default model's context (200K tokens, minus max_tokens for the reply) holds more than that even at one

@@ -37,13 +37,13 @@ MODEL_ID = "eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 FOUNDATION_MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0"
 BUCKET = f"{STACK}-artifacts-{ACCOUNT}-{REGION}"
 HANDLERS = {
-    "Connect": "connect.handler",
-    "Disconnect": "disconnect.handler",
-    "Default": "default.handler",
-    "SendText": "sendtext.handler",
-    "Conversations": "conversations.handler",
-    "StreamReply": "streamreply.handler",
-    "ReplyFailed": "replyfailed.handler",
+    "Connect": "handlers.connect.handler",
+    "Disconnect": "handlers.disconnect.handler",
+    "Default": "handlers.default.handler",
+    "SendText": "handlers.sendtext.handler",
+    "Conversations": "handlers.conversations.handler",
+    "StreamReply": "handlers.streamreply.handler",
+    "ReplyFailed": "handlers.replyfailed.handler",
 }
 FUNCTIONS = {f"{STACK}-{name}" for name in HANDLERS}
 CONVERSATION_PARAMETERS = {

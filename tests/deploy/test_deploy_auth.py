@@ -56,7 +56,7 @@ def test_cognito_mode_deploys_the_authorizer_with_its_own_role_and_logs(rehearsa
     state = rehearsal.cognito
     assert parameters(state)["Auth"] == "cognito"
     function = state.functions[FUNCTION]
-    assert function["Handler"] == "authorizer.handler"
+    assert function["Handler"] == "handlers.authorizer.handler"
     assert function["Role"] == state.exports[f"{STACK}-iam-AuthorizerRoleArn"]
     variables = function["Environment"]["Variables"]
     assert variables["AUTH_MODE"] == "cognito"

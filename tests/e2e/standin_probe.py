@@ -17,18 +17,16 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-import conversation
-import handover
-import model
-import reply
+from conversation import turns
 from protocol import parse_sendtext
+from reply import bedrock, handover, stream
 
 
 def via_client(text: str) -> dict:
     """model.open_stream, read as the relay reads it: what botocore raises, and the text before it did."""
     texts: list[str] = []
     try:
-        for event in model.open_stream(model.user_message(text)):
+        for event in bedrock.open_stream(bedrock.user_message(text)):
             chunk = json.loads(event["chunk"]["bytes"])
             if chunk["type"] == "content_block_delta":
                 texts.append(chunk["delta"]["text"])
@@ -49,8 +47,8 @@ def via_handler(name: str, text: str) -> dict:
     """The reply's whole path in src/: SendText's bookkeeping (the conversation read in the local table) and then
     StreamReply's work on what SendText hands over (the turn reserved, streamed, stored); its frames land in the
     test's @connections stub under connection `name`."""
-    begun = conversation.begin(name, "-", parse_sendtext(json.dumps({"text": text})), time.time(), "send")
-    outcome = reply.answer(json.loads(handover.encode(name, begun)), "stream", 900_000)
+    begun = turns.begin(name, "-", parse_sendtext(json.dumps({"text": text})), time.time(), "send")
+    outcome = stream.answer(json.loads(handover.encode(name, begun)), "stream", 900_000)
     return {"frames": outcome.frames if outcome else 0}
 
 

@@ -39,13 +39,14 @@ async def test_each_mode_delivers_the_whole_reply_and_is_measured(standin, repor
 
 
 def test_the_serial_baseline_is_not_what_ships():
-    assert streams.api_for("relay").routes["sendtext"].function.handler == "sendtext.handler"
+    assert streams.api_for("relay").routes["sendtext"].function.handler == "handlers.sendtext.handler"
     assert streams.api_for("serial").routes["sendtext"].function.handler == streams.SERIAL_HANDLER
     _, files = static.lambda_zip()
-    assert "article_serial.py" not in files and all(name.endswith(".py") and "/" not in name for name in files)
+    assert "article_serial.py" not in files and all(name.endswith(".py") for name in files)
+    assert "handlers/sendtext.py" in files  # the zip's root is src/: Handler handlers.sendtext.handler
 
 
-@pytest.mark.parametrize("module", ["sendtext", "streamreply"])
+@pytest.mark.parametrize("module", ["handlers.sendtext", "handlers.streamreply"])
 def test_each_handler_module_imports_cold_with_the_environment_the_bench_gives_it(module):
     # make bench's cold-import figure: a handler that needs a new environment variable must get it here too.
     assert static.cold_import_ms(module, runs=1) > 0

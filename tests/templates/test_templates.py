@@ -108,8 +108,9 @@ def test_function_has_runtime_limits_and_a_log_group_with_retention(name):
     props = FUNCTIONS[name]["Properties"]
     assert props["Runtime"].startswith("python3.1")
     assert props["Code"] == "src/", "aws cloudformation package zips exactly src/"
-    module, func = props["Handler"].split(".")
-    tree = ast.parse((ROOT / "src" / f"{module}.py").read_text())
+    module, _, func = props["Handler"].rpartition(".")
+    assert module.startswith("handlers."), "every entry point lives in src/handlers/"
+    tree = ast.parse((ROOT / "src" / f"{module.replace('.', '/')}.py").read_text())
     assert any(isinstance(n, ast.FunctionDef) and n.name == func for n in tree.body)
     assert isinstance(props["Timeout"], int) and isinstance(props["MemorySize"], int)
     group = RESOURCES[ref_name(props["LoggingConfig"]["LogGroup"])]

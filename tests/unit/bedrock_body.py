@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from botocore.eventstream import EventStreamBuffer
 
-import model
 from emulator.anthropic import message_events
 from emulator.eventstream import chunk_event, exception_event
+from reply import bedrock
 
 
 class RawStream:
@@ -55,7 +55,7 @@ def reply_messages(pieces: list[str], fail_after: int | None = None, exception: 
 
     With `fail_after`, the stream ends after that many deltas with a modelled exception event instead.
     """
-    events = list(message_events(model.MODEL_ID, pieces, input_tokens=14))
+    events = list(message_events(bedrock.MODEL_ID, pieces, input_tokens=14))
     messages = [chunk_event(event) for event in events]
     if fail_after is None:
         return messages

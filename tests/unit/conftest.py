@@ -37,12 +37,10 @@ for name in (
 from bedrock_body import RawStream  # noqa: E402
 
 import connections  # noqa: E402
-import conversation  # noqa: E402
-import logs  # noqa: E402
-import model  # noqa: E402
-import reply  # noqa: E402
-import start  # noqa: E402
-import store  # noqa: E402
+from conversation import store, turns  # noqa: E402
+from reply import bedrock as bedrock_api  # noqa: E402
+from reply import start, stream  # noqa: E402
+from telemetry import logs  # noqa: E402
 
 os.environ.clear()
 os.environ.update(_saved)
@@ -61,7 +59,7 @@ def bedrock():
     EventStream over `raw`: Stubber validates responses against the output shape and rejects a stream object,
     so the body is swapped in after the (stubbed) call, and the handler reads it through botocore's parser.
     `bedrock.requests` lists the request bodies sent, parsed, for tests to pin."""
-    stubber = Stubber(model.client)
+    stubber = Stubber(bedrock_api.client)
     bodies: list[RawStream] = []
     requests: list[dict] = []
 
@@ -72,7 +70,7 @@ def bedrock():
         if "Error" in parsed:  # a stubbed client error: no body
             return
         raw = bodies.pop(0)
-        op = model.client.meta.service_model.operation_model("InvokeModelWithResponseStream")
+        op = bedrock_api.client.meta.service_model.operation_model("InvokeModelWithResponseStream")
         parsed["body"] = EventStream(raw, op.output_shape.members["body"], EventStreamJSONParser(), op.name)
 
     def reply(raw: RawStream) -> None:
@@ -80,11 +78,16 @@ def bedrock():
         stubber.add_response(
             "invoke_model_with_response_stream",
             {"body": {}, "contentType": "application/json"},  # body: replaced by swap_body
-            {"modelId": model.MODEL_ID, "body": ANY, "contentType": "application/json", "accept": "application/json"},
+            {
+                "modelId": bedrock_api.MODEL_ID,
+                "body": ANY,
+                "contentType": "application/json",
+                "accept": "application/json",
+            },
         )
 
     stubber.reply, stubber.requests = reply, requests
-    events = model.client.meta.events
+    events = bedrock_api.client.meta.events
     events.register("before-parameter-build.bedrock-runtime.InvokeModelWithResponseStream", record)
     events.register("after-call.bedrock-runtime.InvokeModelWithResponseStream", swap_body)
     with stubber:
@@ -155,7 +158,7 @@ def log_level(monkeypatch):
     importlib.reload(logs)
 
 
-CONVERSATION_ID = "Conversation_id-0123456789abcdef"  # what conversation.new_id issues in unit tests
+CONVERSATION_ID = "Conversation_id-0123456789abcdef"  # what turns.new_id issues in unit tests
 
 
 @pytest.fixture(autouse=True)
@@ -167,7 +170,7 @@ def table(monkeypatch):
     `table.calls` lists every
     call made, as (operation, parameters). New conversations get CONVERSATION_ID.
     """
-    monkeypatch.setattr(conversation, "new_id", lambda: CONVERSATION_ID)
+    monkeypatch.setattr(turns, "new_id", lambda: CONVERSATION_ID)
     stubber = Stubber(store.client)
     calls: list[tuple[str, dict]] = []
 
@@ -226,7 +229,7 @@ def handed_over():
 def through_both(handed_over: list[dict], started, request_id: str = "stream-request", remaining_ms: int = 900_000):
     """After SendText (`started`, its outcome): StreamReply on what it handed over, as Lambda would run it."""
     if started.error is None:
-        return reply.answer(handed_over[-1], request_id, remaining_ms)
+        return stream.answer(handed_over[-1], request_id, remaining_ms)
     return None
 
 
@@ -234,13 +237,13 @@ def through_both(handed_over: list[dict], started, request_id: str = "stream-req
 def authorizer(monkeypatch):
     """The authorizer handler module imported with a Cognito configuration, its keys (tokens_for_tests' Signer)
     served without a network."""
-    import jwks
+    from signin import jwks
     from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer
 
     monkeypatch.setenv("AUTH_MODE", "cognito")
     monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
     monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
-    module = importlib.reload(importlib.import_module("authorizer"))  # it reads the configuration at import
+    module = importlib.reload(importlib.import_module("handlers.authorizer"))  # it reads the configuration at import
     keys = jwks.KeySet(url="https://keys.example/", fetch=lambda _: {"keys": [Signer().jwk()]})
     monkeypatch.setattr(module, "KEYS", keys)
     return module

@@ -7,12 +7,11 @@ from pathlib import Path
 import cfnlint.decode
 import pytest
 
-import connect
-import handshake
-import jwks
+from handlers import connect
+from signin import handshake, jwks
+from signin.tokens import LEEWAY, InvalidToken, Policy, _check_claims
 from tests.sample_events import load_event
 from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer, access_claims, id_claims
-from tokens import LEEWAY, InvalidToken, Policy, _check_claims
 
 COGNITO = Policy(ISSUER, CLIENT_ID, cognito=True)
 OIDC = Policy("https://issuer.example/", "chat-api", cognito=False)

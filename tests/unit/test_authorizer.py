@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-import connect
+from handlers import connect
 from tests.sample_events import load_event
 from tests.tokens_for_tests import Signer, access_claims
 

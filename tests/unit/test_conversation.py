@@ -10,9 +10,9 @@ from bedrock_body import RawStream, reply_messages
 from botocore.stub import ANY
 from conftest import CONVERSATION_ID, through_both
 
-import conversation
-import model
-import start
+from conversation import turns
+from reply import bedrock as bedrock_api
+from reply import start
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
 OTHER_ID = "Another_conversation-0123456789x"
@@ -283,7 +283,7 @@ def test_losing_the_race_for_the_turn_number_is_busy(bedrock, posts, table):
 def test_a_retried_write_that_finds_its_own_first_attempt_is_not_a_conflict(bedrock, posts, table, write, monkeypatch):
     """A loaded store answers late: botocore retries a write that had landed, and the retry fails its condition.
     The write is ours (the same conversation id; the same claim, random per attempt), so the turn goes on."""
-    monkeypatch.setattr(conversation.secrets, "token_hex", lambda n: "c0ffee")
+    monkeypatch.setattr(turns.secrets, "token_hex", lambda n: "c0ffee")
     table.add_response("get_item", {})  # a new connection
     if write == "connection":
         table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)
@@ -421,7 +421,7 @@ def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedro
 
 
 def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_event):
-    import sendtext
+    from handlers import sendtext
 
     table.fresh()
     bedrock.reply(RawStream(reply_messages(["Hi"])))
@@ -436,9 +436,9 @@ def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_e
 
 
 def test_the_request_has_max_tokens_and_a_system_prompt_only_when_one_is_set(monkeypatch):
-    body = json.loads(model.request_body(model.user_message("Hi")))
+    body = json.loads(bedrock_api.request_body(bedrock_api.user_message("Hi")))
     assert body == {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024, "messages": [user("Hi")]}
-    monkeypatch.setattr(model, "SYSTEM_PROMPT", "Be brief.")
-    monkeypatch.setattr(model, "MAX_TOKENS", 256)
-    body = json.loads(model.request_body(model.user_message("Hi")))
+    monkeypatch.setattr(bedrock_api, "SYSTEM_PROMPT", "Be brief.")
+    monkeypatch.setattr(bedrock_api, "MAX_TOKENS", 256)
+    body = json.loads(bedrock_api.request_body(bedrock_api.user_message("Hi")))
     assert (body["system"], body["max_tokens"]) == ("Be brief.", 256)

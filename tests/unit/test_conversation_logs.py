@@ -6,7 +6,7 @@ import time
 import pytest
 from test_conversation import CONNECTION, NOW, current, item
 
-import conversations
+from handlers import conversations
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,8 @@ import pytest
 from bedrock_body import RawStream, frame, reply_messages
 from botocore.stub import ANY
 
-import sendtext
-import signin
-import streamreply
+from handlers import sendtext, streamreply
+from signin import session
 
 PRINCIPAL = "11111111-2222-3333-4444-555555555555"
 NOW = 1_795_750_000  # 2026-11-27 03:26 UTC
@@ -30,16 +29,16 @@ def today_key(now: float) -> dict:
 
 @pytest.fixture
 def budget(monkeypatch):
-    monkeypatch.setattr(signin, "BUDGET", 100)
+    monkeypatch.setattr(session, "BUDGET", 100)
 
 
 def test_an_expired_sign_in_gets_unauthorized_and_no_reply_starts(message_event, lambdas, posts):
-    posts.expect(frame({"type": "error", "code": "Unauthorized", "message": signin.EXPIRED.message}))
+    posts.expect(frame({"type": "error", "code": "Unauthorized", "message": session.EXPIRED.message}))
     sendtext.handler(signed_in(message_event, exp=time.time() - 1), None)  # lambdas: no invoke queued
 
 
 def test_without_sign_in_or_budget_nothing_is_checked():
-    signin.check({"connectionId": "c"}, time.time())  # no authorizer: nothing expires; no budget: no table call
+    session.check({"connectionId": "c"}, time.time())  # no authorizer: nothing expires; no budget: no table call
 
 
 def test_a_spent_budget_is_quota_exceeded(table, budget):
@@ -48,14 +47,14 @@ def test_a_spent_budget_is_quota_exceeded(table, budget):
         {"Item": {"outputTokens": {"N": "100"}}},
         {"TableName": "conversations-test", "Key": today_key(NOW), "ConsistentRead": True},
     )
-    with pytest.raises(type(signin.EXHAUSTED)) as refused:
-        signin.check({"authorizer": {"principalId": PRINCIPAL, "exp": str(NOW + 60)}}, NOW)
+    with pytest.raises(type(session.EXHAUSTED)) as refused:
+        session.check({"authorizer": {"principalId": PRINCIPAL, "exp": str(NOW + 60)}}, NOW)
     assert refused.value.code == "QuotaExceeded"
 
 
 def test_a_refused_message_is_one_quota_exceeded_frame_and_no_reply(message_event, lambdas, posts, table, budget):
     table.add_response("get_item", {"Item": {"outputTokens": {"N": "250"}}})
-    posts.expect(frame({"type": "error", "code": "QuotaExceeded", "message": signin.EXHAUSTED.message}))
+    posts.expect(frame({"type": "error", "code": "QuotaExceeded", "message": session.EXHAUSTED.message}))
     sendtext.handler(signed_in(message_event, exp=time.time() + 600), None)
 
 

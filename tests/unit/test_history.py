@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-import history
-from store import Turn
+from conversation import history
+from conversation.store import Turn
 
 ID = "Conversation_id-0123456789abcdef"
 

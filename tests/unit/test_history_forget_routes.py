@@ -7,7 +7,7 @@ import pytest
 from conftest import CONVERSATION_ID
 from test_conversation import CONNECTION, NOW, current, item
 
-import conversations
+from handlers import conversations
 
 
 def call(message_event, route: str, body: dict) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-import jwks
+from signin import jwks
 from tests.tokens_for_tests import Signer
 
 KEY_1, KEY_2 = Signer(kid="key-1"), Signer(kid="key-2", name="second")

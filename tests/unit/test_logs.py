@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import logs
+from telemetry import logs
 
 
 def test_one_json_line_with_level_event_and_fields(capsys):

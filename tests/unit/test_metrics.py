@@ -9,10 +9,8 @@ import pytest
 from bedrock_body import RawStream, reply_messages
 from test_replyfailed import record
 
-import metrics
-import replyfailed
-import sendtext
-import streamreply
+from handlers import replyfailed, sendtext, streamreply
+from telemetry import metrics
 
 PIECES = ["Hello", "! I'm", " an AI"]
 

@@ -7,10 +7,9 @@ import pytest
 from bedrock_body import frame
 from conftest import CONVERSATION_ID
 
-import conversation
-import handover
-import replyfailed
-import store
+from conversation import store, turns
+from handlers import replyfailed
+from reply import handover
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
 MESSAGE = "sendtext-request"  # SendText's request id: the event's
@@ -20,7 +19,7 @@ INVOCATION = "c0ffee00-0000-4000-8000-000000000000"  # the asynchronous invocati
 def record(condition: str, attempts: int, error_type: str | None = None) -> dict:
     """Lambda's invocation record (invocation-async-retain-records), as the destination receives it."""
     turn = store.Turn(CONVERSATION_ID, 3, "-", "", status="pending", event_id=MESSAGE)  # as handed over
-    begun = conversation.Begun(turn, [{"role": "user", "content": [{"type": "text", "text": "my secret"}]}], 2)
+    begun = turns.Begun(turn, [{"role": "user", "content": [{"type": "text", "text": "my secret"}]}], 2)
     record = {
         "version": "1.0",
         "timestamp": "2026-11-27T15:00:00.000Z",

@@ -4,7 +4,7 @@ import json
 
 from test_replyfailed import CONNECTION, record
 
-import replyfailed
+from handlers import replyfailed
 
 
 def test_the_log_line_has_every_field(table, posts, capsys):

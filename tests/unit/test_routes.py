@@ -6,10 +6,8 @@ import pytest
 from bedrock_body import frame
 from botocore.exceptions import ReadTimeoutError
 
-import connect
 import connections
-import default
-import disconnect
+from handlers import connect, default, disconnect
 from tests.sample_events import load_event
 
 

@@ -6,18 +6,19 @@ compares against the one DER encoding RFC 8017 specifies, and no JWT issuer sign
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
-import rs256
-from tests.shared_data import shared_dir
+from signin import rs256
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "wycheproof"  # Apache-2.0: DATA / "LICENSE"
 FILES = [f"rsa_signature_{bits}_sha256_test.json" for bits in (2048, 3072, 4096)]
 
 
 def _vectors():
     for name in FILES:
-        document = json.loads((shared_dir() / "data" / "wycheproof" / name).read_text())
+        document = json.loads((DATA / name).read_text())
         assert document["algorithm"] == "RSASSA-PKCS1-v1_5"
         for group in document["testGroups"]:
             assert group["sha"] == "SHA-256"

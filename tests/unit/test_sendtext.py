@@ -10,9 +10,9 @@ from bedrock_body import frame
 from botocore.stub import ANY
 from conftest import CONVERSATION_ID
 
-import sendtext
-import start
+from handlers import sendtext
 from protocol import DEFAULT_MAX_TEXT_CHARS
+from reply import start
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
 

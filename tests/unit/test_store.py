@@ -2,7 +2,7 @@
 
 import pytest
 
-import store
+from conversation import store
 
 FULL = {
     "pk": {"S": "conv-1"},

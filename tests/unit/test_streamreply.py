@@ -11,8 +11,7 @@ from bedrock_body import RawStream, frame, reply_messages
 from conftest import CONVERSATION_ID
 
 import connections
-import sendtext
-import streamreply
+from handlers import sendtext, streamreply
 
 ARTICLE = ["Hello", "! I'm", " an AI", " assistant create", "d by Anthropic"]
 END = {

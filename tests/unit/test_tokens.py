@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-import tokens
-from jwks import KeySet
+from signin import tokens
+from signin.jwks import KeySet
 from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer, access_claims, b64url, id_claims
 
 SIGNER = Signer()

@@ -1,8 +1,8 @@
 """$default: a message that matched no route gets one error frame saying what to send instead."""
 
 import connections
-from logs import log
 from protocol import error_frame, unknown_action
+from telemetry.logs import log
 
 
 def handler(event: dict, context: object) -> dict:

@@ -1,6 +1,6 @@
 """$disconnect: best effort, as API Gateway calls it; nothing is stored per connection, so just log."""
 
-from logs import log
+from telemetry.logs import log
 
 
 def handler(event: dict, context: object) -> dict:

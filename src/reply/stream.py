@@ -5,15 +5,13 @@ import time
 from functools import partial
 
 import connections
-import conversation
-import handover
-import model
-import signin
-import store
-from deadline import Bounded, seconds_until_stop
-from logs import log
+from conversation import store, turns
 from protocol import ErrorCode, ProtocolError, error_frame, model_failure
-from relay import Outcome, relay
+from reply import bedrock, handover
+from reply.deadline import Bounded, seconds_until_stop
+from reply.relay import Outcome, relay
+from signin import session
+from telemetry.logs import log
 
 NOT_STORED = ProtocolError(ErrorCode.INTERNAL, "The reply was not saved to the conversation; it is not remembered.")
 
@@ -26,14 +24,14 @@ def answer(payload: dict, request_id: str, remaining_ms: int) -> Outcome | None:
     begun = given.begun
     send = partial(connections.post, given.connection_id)
     try:  # pending until this invocation's own end at the latest: then the conversation takes the next message
-        conversation.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
+        turns.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
     except store.Duplicate:
         return None
-    except conversation.Refusal as refusal:
+    except turns.Refusal as refusal:
         outcome = Outcome(error=refusal.error, cause=refusal.cause)
         return _refuse(given.connection_id, outcome, refusal.conversation_id)
     try:
-        stream = Bounded(model.open_stream(begun.messages), stop_at - time.monotonic())
+        stream = Bounded(bedrock.open_stream(begun.messages), stop_at - time.monotonic())
     except Exception as exc:
         outcome = Outcome(error=model_failure(exc), cause=exc)
         return _refuse(given.connection_id, outcome, _finish(begun, outcome))
@@ -42,15 +40,15 @@ def answer(payload: dict, request_id: str, remaining_ms: int) -> Outcome | None:
     return outcome
 
 
-def _finish(begun: conversation.Begun, outcome: Outcome) -> str:
+def _finish(begun: turns.Begun, outcome: Outcome) -> str:
     """Store the turn's outcome; the closing frame names the conversation. A reply that could not be stored
     ends in an error frame, so the client knows the model will not remember it."""
     try:
-        conversation.finish(begun, outcome)
+        turns.finish(begun, outcome)
     except Exception as exc:
         outcome.error, outcome.cause = NOT_STORED, outcome.cause or exc
     try:  # counted before the closing frame, so the next message sees it; without usage, the deltas (~1 token each)
-        signin.spend(begun.turn.owner, outcome.output_tokens or outcome.deltas, time.time())
+        session.spend(begun.turn.owner, outcome.output_tokens or outcome.deltas, time.time())
     except Exception as exc:  # the reply stands: a failed count is logged, not the client's problem
         log("budget", level="ERROR", cause=repr(exc))
     return begun.turn.conversation_id

@@ -18,10 +18,9 @@ from itertools import chain
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-import history
-import store
+from conversation import history, store
 from protocol import ErrorCode, ProtocolError, SendText
-from relay import Outcome
+from reply.relay import Outcome
 
 HISTORY_MAX_TOKENS = int(os.environ.get("HISTORY_MAX_TOKENS", "20000"))
 HISTORY_TTL_DAYS = int(os.environ.get("HISTORY_TTL_DAYS", "30"))

@@ -7,28 +7,28 @@
 import time
 
 import connections
-import conversation
-from history import history_frames
-from logs import log
+from conversation import turns
+from conversation.history import history_frames
 from protocol import ProtocolError, conversation_id_of, error_frame, forgotten_frame, parse_message
+from telemetry.logs import log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
     connection_id, route = request["connectionId"], request.get("routeKey")
-    owner, now = conversation.owner_of(request), time.time()
+    owner, now = turns.owner_of(request), time.time()
     error = cause = None
-    turns = 0
+    count = 0
     try:
         requested = conversation_id_of(parse_message(event.get("body")))
         if route == "forget":
-            frames = [forgotten_frame(conversation.forget(connection_id, owner, requested, now))]
+            frames = [forgotten_frame(turns.forget(connection_id, owner, requested, now))]
         else:
-            conversation_id, stored = conversation.read(connection_id, owner, requested, now)
-            frames, turns = history_frames(conversation_id, stored), len(stored)
+            conversation_id, stored = turns.read(connection_id, owner, requested, now)
+            frames, count = history_frames(conversation_id, stored), len(stored)
     except ProtocolError as refused:
         error, frames = refused, [error_frame(refused)]
-    except conversation.Refusal as refusal:
+    except turns.Refusal as refusal:
         error, cause, frames = refusal.error, refusal.cause, [error_frame(refusal.error, refusal.conversation_id)]
     gone = False
     try:
@@ -40,7 +40,7 @@ def handler(event: dict, context: object) -> dict:
         route or "conversations",
         level="ERROR" if cause else "INFO",
         connectionId=connection_id,
-        turns=turns,
+        turns=count,
         frames=len(frames),
         error=str(error.code) if error else None,
         cause=repr(cause) if cause else None,

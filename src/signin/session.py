@@ -12,8 +12,8 @@ running when the budget runs out still finish, so a day can end over budget by a
 import os
 import time
 
-import store
-from conversation import owner_of
+from conversation import store
+from conversation.turns import owner_of
 from protocol import ErrorCode, ProtocolError
 
 EXPIRED = ProtocolError(ErrorCode.UNAUTHORIZED, "Your sign-in has expired. Reconnect with a fresh token.")

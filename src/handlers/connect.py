@@ -1,7 +1,7 @@
 """$connect: accept the connection (a REQUEST authorizer may have checked it first) and answer the subprotocol."""
 
-import handshake
-from logs import log
+from signin import handshake
+from telemetry.logs import log
 
 
 def handler(event: dict, context: object) -> dict:

@@ -7,11 +7,11 @@ next message at once."""
 from botocore.exceptions import BotoCoreError, ClientError
 
 import connections
-import handover
-import metrics
-import store
-from logs import log
+from conversation import store
 from protocol import REPLY_FAILED, REPLY_NOT_STARTED, error_frame
+from reply import handover
+from telemetry import metrics
+from telemetry.logs import log
 
 
 def handler(record: dict, context: object) -> dict:

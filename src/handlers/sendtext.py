@@ -4,13 +4,13 @@ It never streams, so it answers within milliseconds, far inside API Gateway's 29
 import time
 import uuid
 
-import conversation
-import metrics
-import start
-from logs import log
+from conversation import turns
+from reply import start
+from telemetry import metrics
+from telemetry.logs import log
 
 # Outcome names for the errors that share a client-facing code with others (src/metrics.py).
-NAMED = {start.NOT_STARTED: "ReplyNotStarted", conversation.STORE_FAILED: "StoreFailed"}
+NAMED = {start.NOT_STARTED: "ReplyNotStarted", turns.STORE_FAILED: "StoreFailed"}
 
 
 def handler(event: dict, context: object) -> dict:
@@ -18,7 +18,7 @@ def handler(event: dict, context: object) -> dict:
     started = time.monotonic()
     outcome = start.start(
         request["connectionId"],
-        conversation.owner_of(request),
+        turns.owner_of(request),
         event.get("body"),
         now=time.time(),
         request_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
@@ -37,7 +37,7 @@ def handler(event: dict, context: object) -> dict:
         error=str(outcome.error.code) if outcome.error else None,
         cause=repr(outcome.cause) if outcome.cause else None,
         gone=outcome.gone,
-        principalId=conversation.owner_of(request),
+        principalId=turns.owner_of(request),
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     return {"statusCode": 200}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the authorizer imports this module: it needs neither relay's client nor botocore
     from protocol import ProtocolError
-    from relay import Outcome
+    from reply.relay import Outcome
 
 NAMESPACE = "BedrockWsChat"
 COUNT, MILLISECONDS = "Count", "Milliseconds"

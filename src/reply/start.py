@@ -9,11 +9,11 @@ import boto3
 from botocore.config import Config
 
 import connections
-import conversation
-import handover
-import signin
-from logs import log
+from conversation import turns
 from protocol import ErrorCode, ProtocolError, error_frame, parse_sendtext
+from reply import handover
+from signin import session
+from telemetry.logs import log
 
 REPLY_FUNCTION = os.environ["REPLY_FUNCTION"]
 # An Event invoke only queues the event: it answers in milliseconds. Standard retries absorb a throttle; a retry
@@ -38,12 +38,12 @@ def start(
     connection_id: str, owner: str, body: str | None, now: float, request_id: str, request_context: dict | None = None
 ) -> Started:
     try:
-        signin.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
+        session.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
         request = parse_sendtext(body)
-        begun = conversation.begin(connection_id, owner, request, now, request_id)
+        begun = turns.begin(connection_id, owner, request, now, request_id)
     except ProtocolError as error:
         return _refuse(connection_id, Started(error=error))
-    except conversation.Refusal as refusal:
+    except turns.Refusal as refusal:
         return _refuse(connection_id, Started(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
     log("request", level="DEBUG", connectionId=connection_id, text=request.text)  # the user's text: DEBUG only
     started = Started(turn=begun.turn.number, history_turns=begun.history_turns)

@@ -3,20 +3,18 @@ JSON-string frame per delta, then an end (or error) frame; stops with an error f
 
 import time
 
-import conversation
-import handover
-import metrics
-import model
-import reply
-from logs import log
+from conversation import turns
+from reply import bedrock, handover, stream
+from telemetry import metrics
+from telemetry.logs import log
 
 # Outcome names for the errors that share a client-facing code with others (src/metrics.py).
-NAMED = {conversation.STORE_FAILED: "StoreFailed", reply.NOT_STORED: "StoreFailed"}
+NAMED = {turns.STORE_FAILED: "StoreFailed", stream.NOT_STORED: "StoreFailed"}
 
 
 def handler(event: dict, context: object) -> dict:
     started, started_at = time.monotonic(), metrics.now()
-    outcome = reply.answer(event, context.aws_request_id, context.get_remaining_time_in_millis())
+    outcome = stream.answer(event, context.aws_request_id, context.get_remaining_time_in_millis())
     if outcome is None:
         log("duplicate", connectionId=event["connectionId"])  # Lambda delivered the event again: already claimed
         return {"statusCode": 200}
@@ -27,7 +25,7 @@ def handler(event: dict, context: object) -> dict:
         "reply",
         level="ERROR" if outcome.cause else "INFO",
         connectionId=event["connectionId"],
-        model=model.MODEL_ID,
+        model=bedrock.MODEL_ID,
         turn=outcome.turn,
         history_turns=outcome.history_turns,
         deltas=outcome.deltas,

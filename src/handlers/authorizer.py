@@ -6,10 +6,9 @@ API Gateway maps the outcomes: the policy below allows the connection; raising E
 
 import os
 
-import handshake
-import metrics
-import tokens
-from logs import log
+from signin import handshake, tokens
+from telemetry import metrics
+from telemetry.logs import log
 
 POLICY, KEYS = tokens.from_environment(os.environ)  # keys cached per execution environment
 

@@ -9,17 +9,16 @@ as UTF-8 (not \\u-escaped): a 128 KB message and its history stay well under the
 import json
 from dataclasses import asdict, dataclass
 
-import conversation
-import store
+from conversation import store, turns
 
 
 @dataclass
 class Handover:
     connection_id: str
-    begun: conversation.Begun
+    begun: turns.Begun
 
 
-def encode(connection_id: str, begun: conversation.Begun) -> bytes:
+def encode(connection_id: str, begun: turns.Begun) -> bytes:
     turn = {**asdict(begun.turn), "user": ""}
     payload = {
         "connectionId": connection_id,
@@ -32,4 +31,4 @@ def encode(connection_id: str, begun: conversation.Begun) -> bytes:
 
 def decode(payload: dict) -> Handover:
     turn = store.Turn(**{**payload["turn"], "user": payload["messages"][-1]["content"][0]["text"]})
-    return Handover(payload["connectionId"], conversation.Begun(turn, payload["messages"], payload["historyTurns"]))
+    return Handover(payload["connectionId"], turns.Begun(turn, payload["messages"], payload["historyTurns"]))

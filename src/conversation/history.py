@@ -9,8 +9,8 @@ import json
 import math
 from collections.abc import Iterable
 
+from conversation.store import Turn
 from protocol import FRAME_LIMIT_BYTES
-from store import Turn
 
 
 def estimate_tokens(text: str) -> int:

@@ -13,8 +13,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import rs256
-from jwks import KeySet
+from signin import rs256
+from signin.jwks import KeySet
 
 LEEWAY = 30  # seconds of clock skew tolerated on exp, nbf and iat
 MAX_TOKEN_CHARS = 8192
