@@ -1,4 +1,5 @@
-"""The wire protocol: frame shapes, input validation, and the one map from failures to error frames.
+"""The wire protocol: frame shapes, input validation, every error a client can be sent (with the Outcome its
+reply is counted under in the metrics), and the one map from failures to error frames.
 
 String frames are reply text (deltas); object frames are control (`end`, `error`, `history`, `forgotten`).
 """
@@ -42,6 +43,32 @@ class ErrorCode(StrEnum):
 class ProtocolError(Exception):
     code: ErrorCode
     message: str
+    outcome: str = ""  # the metric Outcome, where it tells apart errors that share a code (else the code)
+
+    @property
+    def outcome_name(self) -> str:
+        return self.outcome or str(self.code)
+
+
+# Every error with a fixed text, in one place. Model failures are built by `model_failure` below.
+CONVERSATION_NOT_FOUND = ProtocolError(
+    ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation: it expired or was deleted."
+)
+CONVERSATION_BUSY = ProtocolError(
+    ErrorCode.CONVERSATION_BUSY, "A reply in this conversation is still streaming; wait for its end."
+)
+STORE_FAILED = ProtocolError(ErrorCode.INTERNAL, "The conversation store failed; try again shortly.", "StoreFailed")
+NOT_STORED = ProtocolError(
+    ErrorCode.INTERNAL, "The reply was not saved to the conversation; it is not remembered.", "StoreFailed"
+)
+NOT_STARTED = ProtocolError(ErrorCode.THROTTLED, "The reply could not start; try again shortly.", "ReplyNotStarted")
+REPLY_NOT_STARTED = ProtocolError(
+    ErrorCode.THROTTLED, "The reply could not start in time; try again shortly.", "ReplyNotStarted"
+)
+REPLY_FAILED = ProtocolError(ErrorCode.INTERNAL, "The reply failed on our side; try again.", "ReplyFailed")
+REPLY_TOO_LONG = ProtocolError(ErrorCode.REPLY_TOO_LONG, "The reply reached its time limit and was cut short.")
+SIGNIN_EXPIRED = ProtocolError(ErrorCode.UNAUTHORIZED, "Your sign-in has expired. Reconnect with a fresh token.")
+BUDGET_EXHAUSTED = ProtocolError(ErrorCode.QUOTA_EXCEEDED, "Today's token budget is used up; it renews at 00:00 UTC.")
 
 
 def delta_frame(text: str) -> str:
@@ -153,11 +180,6 @@ _MODEL_MESSAGES = {
     "ServiceUnavailableException": "The model service is unavailable; try again shortly.",
     "InternalServerException": "The model service failed; try again shortly.",
 }
-
-
-REPLY_TOO_LONG = ProtocolError(ErrorCode.REPLY_TOO_LONG, "The reply reached its time limit and was cut short.")
-REPLY_FAILED = ProtocolError(ErrorCode.INTERNAL, "The reply failed on our side; try again.")
-REPLY_NOT_STARTED = ProtocolError(ErrorCode.THROTTLED, "The reply could not start in time; try again shortly.")
 
 
 def model_failure(exc: Exception) -> ProtocolError:

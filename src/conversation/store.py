@@ -1,8 +1,9 @@
 """The conversation store: one DynamoDB table (TABLE_NAME), one item per turn, and the one place that talks to it.
 
 Keys: a turn is pk = conversation id, sk = 1, 2, …; a connection's current conversation is
-pk = `connection#<connectionId>`, sk = 0. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which
-deletes days late: readers skip expired items themselves. Reads are consistent: the next `sendtext` can follow an
+pk = `connection#<connectionId>`, sk = 0; a principal's spend for a day is pk = `budget#<principal>#<day>`,
+sk = 0. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which deletes days late: readers skip
+expired items themselves. Reads are consistent: the next `sendtext` can follow an
 `end` frame at once.
 """
 
@@ -283,3 +284,23 @@ def delete(conversation_id: str, numbers: list[int]) -> None:
                 break
         else:
             raise RuntimeError("DynamoDB left deletes unprocessed after 5 attempts")
+
+
+def _budget_key(owner: str, day: str) -> dict:
+    return {"pk": {"S": f"budget#{owner}#{day}"}, "sk": {"N": "0"}}
+
+
+def spent(owner: str, day: str) -> int:
+    """The tokens counted against `owner` on `day` (YYYY-MM-DD, UTC) so far."""
+    item = client.get_item(TableName=TABLE, Key=_budget_key(owner, day), ConsistentRead=True).get("Item", {})
+    return _get(item, "outputTokens", 0)
+
+
+def spend(owner: str, day: str, tokens: int, expires_at: int) -> None:
+    """Add `tokens` to the owner's count for the day: one atomic ADD, so concurrent replies never lose a count."""
+    client.update_item(
+        TableName=TABLE,
+        Key=_budget_key(owner, day),
+        UpdateExpression="ADD outputTokens :n SET expiresAt = if_not_exists(expiresAt, :expires)",
+        ExpressionAttributeValues={":n": {"N": str(tokens)}, ":expires": {"N": str(expires_at)}},
+    )

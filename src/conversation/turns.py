@@ -19,8 +19,7 @@ from itertools import chain
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conversation import history, store
-from protocol import ErrorCode, ProtocolError, SendText
-from reply.relay import Outcome
+from protocol import CONVERSATION_BUSY, CONVERSATION_NOT_FOUND, STORE_FAILED, ProtocolError, SendText
 
 HISTORY_MAX_TOKENS = int(os.environ.get("HISTORY_MAX_TOKENS", "20000"))
 HISTORY_TTL_DAYS = int(os.environ.get("HISTORY_TTL_DAYS", "30"))
@@ -30,10 +29,6 @@ CONNECTION_TTL_S = 3 * 3600  # a connection lasts at most 2 hours (API Gateway's
 MARKER_TTL_S = 3600
 CLAIM_BYTES = 16  # 128 random bits: a reserving attempt's own mark, never guessed by another delivery
 ID_BYTES = 24  # 192 random bits: whoever holds an id can read and continue the conversation
-
-NOT_FOUND = ProtocolError(ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation: it expired or was deleted.")
-BUSY = ProtocolError(ErrorCode.CONVERSATION_BUSY, "A reply in this conversation is still streaming; wait for its end.")
-STORE_FAILED = ProtocolError(ErrorCode.INTERNAL, "The conversation store failed; try again shortly.")
 
 
 @dataclass(frozen=True)
@@ -50,11 +45,6 @@ class Begun:
     turn: store.Turn  # the next turn, not yet in the store (`reserve` writes it)
     messages: list[dict]  # what the model is sent: history within HISTORY_MAX_TOKENS, then the new text
     history_turns: int  # how many stored turns those messages carry
-
-
-def owner_of(request_context: dict) -> str:
-    """The signed-in principal (an authorizer's principalId), or "-" when sign-in is off."""
-    return (request_context.get("authorizer") or {}).get("principalId") or "-"
 
 
 def new_id() -> str:
@@ -81,10 +71,10 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, event_i
         unstored = newest is None and conversation_id is not None and conversation_id == previous
         if not unstored and (newest is None or not is_live(newest, now) or newest.owner != owner):
             if request.conversation_id is not None:  # asked for by id: tell the client it is gone
-                raise Refusal(NOT_FOUND)
+                raise Refusal(CONVERSATION_NOT_FOUND)
             conversation_id, newest = new_id(), None  # the connection's own went away: start afresh
         if newest is not None and newest.status == "pending" and newest.deadline_at > now * 1000:
-            raise Refusal(BUSY, conversation_id)
+            raise Refusal(CONVERSATION_BUSY, conversation_id)
         live = (turn for turn in chain([newest] if newest else [], turns) if is_live(turn, now))
         messages, history_turns = history.messages(live, request.text, HISTORY_MAX_TOKENS)
         turn = store.Turn(
@@ -99,7 +89,7 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, event_i
         if conversation_id != previous:
             store.set_current(connection_id, conversation_id, previous, int(now) + CONNECTION_TTL_S)
     except store.Conflict:
-        raise Refusal(BUSY, conversation_id if newest else None) from None
+        raise Refusal(CONVERSATION_BUSY, conversation_id if newest else None) from None
     except (ClientError, BotoCoreError) as exc:
         raise Refusal(STORE_FAILED, conversation_id if newest else None, exc) from None
     return Begun(turn, messages, history_turns)
@@ -115,23 +105,27 @@ def reserve(begun: Begun, request_id: str, deadline_ms: int) -> None:
         store.reserve(turn)
     except store.Conflict as conflict:
         if conflict.status == store.FORGOTTEN:
-            raise Refusal(NOT_FOUND) from None  # named by no frame, as a conversation that does not exist
-        raise Refusal(BUSY, turn.conversation_id) from None
+            raise Refusal(CONVERSATION_NOT_FOUND) from None  # named by no frame, as a conversation that does not exist
+        raise Refusal(CONVERSATION_BUSY, turn.conversation_id) from None
     except (ClientError, BotoCoreError) as exc:
         raise Refusal(STORE_FAILED, turn.conversation_id, exc) from None
 
 
-def finish(begun: Begun, outcome: Outcome) -> None:
+def finish(
+    begun: Begun,
+    text: str,
+    complete: bool,
+    stop_reason: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+) -> None:
     """Store the reply on its turn: complete; partial (the model failed mid-reply, or the client left) with the
     text the client did receive; failed (no text). A turn deleted meanwhile (forget) stays deleted."""
     turn = begun.turn
-    turn.assistant = outcome.text
-    if outcome.error is None and not outcome.gone and outcome.cause is None:
-        turn.status = "complete"
-    else:
-        turn.status = "partial" if turn.assistant.strip() else "failed"
-    turn.stop_reason = outcome.stop_reason
-    turn.input_tokens, turn.output_tokens = outcome.input_tokens, outcome.output_tokens
+    turn.assistant = text
+    turn.status = "complete" if complete else "partial" if text.strip() else "failed"
+    turn.stop_reason = stop_reason
+    turn.input_tokens, turn.output_tokens = input_tokens, output_tokens
     with contextlib.suppress(store.Conflict):  # forgotten while it streamed: nothing to keep
         store.finish(turn)
 
@@ -139,18 +133,18 @@ def finish(begun: Begun, outcome: Outcome) -> None:
 def _resolve(connection_id: str, requested: str | None, now: float) -> str:
     conversation_id = requested or store.current(connection_id, now)
     if conversation_id is None:
-        raise Refusal(NOT_FOUND)
+        raise Refusal(CONVERSATION_NOT_FOUND)
     return conversation_id
 
 
 def _stored(conversation_id: str, owner: str, now: float, empty_ok: bool = False) -> list[store.Turn]:
-    """Every stored turn, newest first (expired ones included); NOT_FOUND unless the newest is live and ours (or,
-    `empty_ok`, there is none yet: the connection's own conversation before its first reply is stored)."""
+    """Every stored turn, newest first (expired ones included); CONVERSATION_NOT_FOUND unless the newest is live and
+    ours (or, `empty_ok`, there is none yet: the connection's own conversation before its first reply is stored)."""
     turns = list(store.newest_first(conversation_id))
     if not turns and empty_ok:
         return turns
     if not turns or not is_live(turns[0], now) or turns[0].owner != owner:
-        raise Refusal(NOT_FOUND)
+        raise Refusal(CONVERSATION_NOT_FOUND)
     return turns
 
 
@@ -178,7 +172,7 @@ def forget(connection_id: str, owner: str, requested: str | None, now: float) ->
             except store.Conflict:
                 continue
         else:
-            raise Refusal(BUSY, conversation_id)
+            raise Refusal(CONVERSATION_BUSY, conversation_id)
         store.delete(conversation_id, [turn.number for turn in turns])
         store.clear_current(connection_id, conversation_id)
     except (ClientError, BotoCoreError, RuntimeError) as exc:

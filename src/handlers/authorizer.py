@@ -8,23 +8,23 @@ import os
 
 from signin import handshake, tokens
 from telemetry import metrics
-from telemetry.logs import log
+from telemetry.logs import bind, log
 
 POLICY, KEYS = tokens.from_environment(os.environ)  # keys cached per execution environment
 
 
 def handler(event: dict, context: object) -> dict:
-    connection_id = event.get("requestContext", {}).get("connectionId")
+    bind(context, connectionId=event.get("requestContext", {}).get("connectionId"))
     token = handshake.token(event.get("headers"))
     try:
         if token is None:
             raise tokens.InvalidToken("no token offered beside " + handshake.SUBPROTOCOL)
         identity = tokens.verify(token, POLICY, KEYS)
     except tokens.InvalidToken as refused:
-        log("unauthorized", connectionId=connection_id, reason=str(refused))
+        log("unauthorized", reason=str(refused))
         metrics.connect(allowed=False)
         raise Exception("Unauthorized") from None  # the exact message API Gateway turns into 401
-    log("authorized", connectionId=connection_id, principalId=identity.sub)
+    log("authorized", principalId=identity.sub)
     metrics.connect(allowed=True)
     return {
         "principalId": identity.sub,

@@ -1,14 +1,14 @@
 """$connect: accept the connection (a REQUEST authorizer may have checked it first) and answer the subprotocol."""
 
 from signin import handshake
-from telemetry.logs import log
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
+    bind(context, connectionId=request["connectionId"])
     log(
         "connect",
-        connectionId=request["connectionId"],
         sourceIp=request.get("identity", {}).get("sourceIp"),
         principalId=request.get("authorizer", {}).get("principalId"),
     )

@@ -10,13 +10,15 @@ import connections
 from conversation import turns
 from conversation.history import history_frames
 from protocol import ProtocolError, conversation_id_of, error_frame, forgotten_frame, parse_message
-from telemetry.logs import log
+from signin import session
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
     connection_id, route = request["connectionId"], request.get("routeKey")
-    owner, now = turns.owner_of(request), time.time()
+    bind(context, connectionId=connection_id)
+    owner, now = session.owner_of(request), time.time()
     error = cause = None
     count = 0
     try:
@@ -39,7 +41,6 @@ def handler(event: dict, context: object) -> dict:
     log(
         route or "conversations",
         level="ERROR" if cause else "INFO",
-        connectionId=connection_id,
         turns=count,
         frames=len(frames),
         error=str(error.code) if error else None,

@@ -2,13 +2,14 @@
 
 import connections
 from protocol import error_frame, unknown_action
-from telemetry.logs import log
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     connection_id = event["requestContext"]["connectionId"]
+    bind(context, connectionId=connection_id)
     error = unknown_action(event.get("body"))
     if not connections.tell(connection_id, error_frame(error)):
-        log("gone", connectionId=connection_id, route="$default")
-    log("unmatched", connectionId=connection_id, code=str(error.code))
+        log("gone", route="$default")
+    log("unmatched", code=str(error.code))
     return {"statusCode": 200}

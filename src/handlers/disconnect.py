@@ -1,13 +1,13 @@
 """$disconnect: best effort, as API Gateway calls it; nothing is stored per connection, so just log."""
 
-from telemetry.logs import log
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
+    bind(context, connectionId=request["connectionId"])
     log(
         "disconnect",
-        connectionId=request["connectionId"],
         statusCode=request.get("disconnectStatusCode"),
         reason=request.get("disconnectReason"),
     )

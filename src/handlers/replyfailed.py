@@ -11,23 +11,23 @@ from conversation import store
 from protocol import REPLY_FAILED, REPLY_NOT_STARTED, error_frame
 from reply import handover
 from telemetry import metrics
-from telemetry.logs import log
+from telemetry.logs import bind, log
 
 
 def handler(record: dict, context: object) -> dict:
     given = handover.decode(record["requestPayload"])
+    turn = given.begun.turn
+    bind(context, turn.event_id, connectionId=given.connection_id)
     context_ = record.get("requestContext", {})
     condition = context_.get("condition")
     error = REPLY_NOT_STARTED if condition == "EventAgeExceeded" else REPLY_FAILED
-    metrics.refused("ReplyNotStarted" if error is REPLY_NOT_STARTED else "ReplyFailed")
-    turn = given.begun.turn
+    metrics.refused(error.outcome_name)
     # A dropped event never ran, so it reserved no turn to mark.
     stored = error is REPLY_FAILED and _fail(turn, reserved_by=context_.get("requestId"))
     gone = not connections.tell(given.connection_id, error_frame(error, turn.conversation_id))
     log(
         "reply_failed",
         level="ERROR",
-        connectionId=given.connection_id,
         condition=condition,
         attempts=context_.get("approximateInvokeCount"),
         function_error=(record.get("responsePayload") or {}).get("errorType"),

@@ -2,34 +2,23 @@
 It never streams, so it answers within milliseconds, far inside API Gateway's 29 s integration timeout (issue 10)."""
 
 import time
-import uuid
 
-from conversation import turns
 from reply import start
+from signin import session
 from telemetry import metrics
-from telemetry.logs import log
-
-# Outcome names for the errors that share a client-facing code with others (src/metrics.py).
-NAMED = {start.NOT_STARTED: "ReplyNotStarted", turns.STORE_FAILED: "StoreFailed"}
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     request = event["requestContext"]
     started = time.monotonic()
-    outcome = start.start(
-        request["connectionId"],
-        turns.owner_of(request),
-        event.get("body"),
-        now=time.time(),
-        request_id=getattr(context, "aws_request_id", None) or str(uuid.uuid4()),
-        request_context=request,
-    )
+    request_id = bind(context, connectionId=request["connectionId"])  # this request id is the message's id
+    outcome = start.start(request["connectionId"], request, event.get("body"), time.time(), request_id)
     if outcome.error:  # no reply will stream: count the refusal here (StreamReply counts the replies)
-        metrics.refused(metrics.outcome_name(outcome.error, outcome.gone, outcome.cause, NAMED))
+        metrics.refused(metrics.outcome_name(outcome))
     log(
         "start",
         level="ERROR" if outcome.cause else "INFO",
-        connectionId=request["connectionId"],
         route=request.get("routeKey"),
         started=outcome.error is None,
         turn=outcome.turn,
@@ -37,7 +26,7 @@ def handler(event: dict, context: object) -> dict:
         error=str(outcome.error.code) if outcome.error else None,
         cause=repr(outcome.cause) if outcome.cause else None,
         gone=outcome.gone,
-        principalId=turns.owner_of(request),
+        principalId=session.owner_of(request),
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     return {"statusCode": 200}

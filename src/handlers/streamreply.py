@@ -3,28 +3,25 @@ JSON-string frame per delta, then an end (or error) frame; stops with an error f
 
 import time
 
-from conversation import turns
 from reply import bedrock, handover, stream
 from telemetry import metrics
-from telemetry.logs import log
-
-# Outcome names for the errors that share a client-facing code with others (src/metrics.py).
-NAMED = {turns.STORE_FAILED: "StoreFailed", stream.NOT_STORED: "StoreFailed"}
+from telemetry.logs import bind, log
 
 
 def handler(event: dict, context: object) -> dict:
     started, started_at = time.monotonic(), metrics.now()
-    outcome = stream.answer(event, context.aws_request_id, context.get_remaining_time_in_millis())
+    given = handover.decode(event)
+    request_id = bind(context, given.begun.turn.event_id, connectionId=given.connection_id)
+    outcome = stream.answer(given, request_id, context.get_remaining_time_in_millis())
     if outcome is None:
-        log("duplicate", connectionId=event["connectionId"])  # Lambda delivered the event again: already claimed
+        log("duplicate")  # Lambda delivered the event again: already claimed
         return {"statusCode": 200}
-    name = metrics.outcome_name(outcome.error, outcome.gone, outcome.cause, NAMED)
+    name = metrics.outcome_name(outcome)
     # The client's wait is counted from SendText's start, when the message arrived (the turn's startedAt).
-    metrics.reply(outcome, started_at, handover.decode(event).begun.turn.started_at, name)
+    metrics.reply(outcome, started_at, given.begun.turn.started_at, name)
     log(
         "reply",
         level="ERROR" if outcome.cause else "INFO",
-        connectionId=event["connectionId"],
         model=bedrock.MODEL_ID,
         turn=outcome.turn,
         history_turns=outcome.history_turns,

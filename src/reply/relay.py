@@ -1,4 +1,5 @@
-"""Bedrock stream -> WebSocket frames, with reading and posting overlapped.
+"""Bedrock stream -> WebSocket frames, with reading and posting overlapped: `relay` posts the deltas, `close` the
+one closing frame (`end` or `error`) once the caller has stored the turn.
 
 The handler's thread reads the stream; one sender thread posts frames in order. When the sender is idle,
 a delta goes out as its own frame the moment it arrives (the original article's behaviour, no timers).
@@ -10,32 +11,10 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from connections import ClientGone
-from protocol import FRAME_LIMIT_BYTES, ProtocolError, end_frame, error_frame, model_failure
-
-
-@dataclass
-class Outcome:
-    deltas: int = 0  # text_delta events read from the model
-    frames: int = 0  # frames the client was sent, control frames included
-    stop_reason: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    error: ProtocolError | None = None  # what the client was told went wrong
-    cause: Exception | None = field(default=None, repr=False)  # why, for the log only
-    gone: bool = False  # the client left before the reply was done
-    first_delta_at: float | None = None  # time.time() when the model's first text delta was read (metrics)
-    first_frame_at: float | None = None  # time.time() when the first frame reached API Gateway (metrics)
-    turn: int | None = None  # the turn's number in its conversation
-    history_turns: int | None = None  # stored turns the model was sent with the new text
-    received: list[str] = field(default_factory=list, repr=False)  # the text of every delta frame delivered
-
-    @property
-    def text(self) -> str:
-        """The reply exactly as the client received it."""
-        return "".join(self.received)
+from protocol import FRAME_LIMIT_BYTES, end_frame, error_frame, model_failure
+from reply.outcome import Outcome
 
 
 class _Outbox:
@@ -108,17 +87,14 @@ def relay(
     stream: Iterable[dict],
     send: Callable[[str], None],
     close_stream: Callable[[], None],
+    outcome: Outcome,
     limit: int = FRAME_LIMIT_BYTES,
-    finish: Callable[[Outcome], str | None] | None = None,
 ) -> Outcome:
-    """Post every text delta of an InvokeModelWithResponseStream body, then one `end` or `error` frame.
+    """Post every text delta of an InvokeModelWithResponseStream body into `outcome`; the closing frame is `close`'s.
 
     `send` posts one frame and raises ClientGone when the client has left; then reading stops at the next
-    event and `close_stream` ends the model's work, so no tokens are generated for nobody. `finish` runs once
-    every delta has been posted (or could not be), before the closing frame: it may store the outcome and
-    returns the conversation id the closing frame carries.
+    event and `close_stream` ends the model's work, so no tokens are generated for nobody.
     """
-    outcome = Outcome()
     outbox = _Outbox(limit)
     sender = threading.Thread(target=_send_all, args=(outbox, send, outcome), name="relay-sender")
     sender.start()
@@ -133,22 +109,29 @@ def relay(
         close_stream()
     outbox.close()
     sender.join()
-    conversation_id = finish(outcome) if finish else None
-    if outbox.stopped:  # the client left, or cannot be posted to: nobody to tell
-        return outcome
-    if outcome.error:
-        closing = error_frame(outcome.error, conversation_id)
-    else:
-        closing = end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id)
-    try:
-        send(closing)
-    except ClientGone:
-        outcome.gone = True
-    except Exception as exc:
-        outcome.cause = outcome.cause or exc
-    else:
-        outcome.frames += 1
+    outcome.stopped = outbox.stopped
     return outcome
+
+
+def close(outcome: Outcome, send: Callable[[str], None], conversation_id: str | None = None) -> None:
+    """Post the reply's one closing frame: its error, else `end` (both name the conversation). Nothing when the
+    client can no longer be posted to. The one way a reply, or a message refused before one, ends."""
+    if outcome.stopped:
+        return
+    if outcome.error:
+        frame = error_frame(outcome.error, conversation_id)
+    else:
+        frame = end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id)
+    try:
+        send(frame)
+    except ClientGone:
+        outcome.gone = outcome.stopped = True
+    except Exception as exc:  # undeliverable: logged and counted (Undelivered), nobody left to tell
+        outcome.cause, outcome.stopped = outcome.cause or exc, True
+    else:
+        if not outcome.frames:
+            outcome.first_frame_at = time.time()
+        outcome.frames += 1
 
 
 def _read(event: dict, outbox: _Outbox, outcome: Outcome) -> None:

@@ -3,15 +3,17 @@ then start the reply with an asynchronous invocation of StreamReply (REPLY_FUNCT
 message that cannot start gets its error frame here, at once."""
 
 import os
-from dataclasses import dataclass, field
+from functools import partial
 
 import boto3
 from botocore.config import Config
 
 import connections
-from conversation import turns
-from protocol import ErrorCode, ProtocolError, error_frame, parse_sendtext
+from conversation import budget, turns
+from protocol import NOT_STARTED, ProtocolError, parse_sendtext
 from reply import handover
+from reply.outcome import Outcome
+from reply.relay import close
 from signin import session
 from telemetry.logs import log
 
@@ -22,41 +24,32 @@ client = boto3.client(
     "lambda", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 3})
 )
 
-NOT_STARTED = ProtocolError(ErrorCode.THROTTLED, "The reply could not start; try again shortly.")
 
-
-@dataclass
-class Started:
-    error: ProtocolError | None = None  # what the client was told instead of a reply
-    cause: Exception | None = field(default=None, repr=False)  # why, for the log only
-    gone: bool = False
-    turn: int | None = None
-    history_turns: int | None = None
-
-
-def start(
-    connection_id: str, owner: str, body: str | None, now: float, request_id: str, request_context: dict | None = None
-) -> Started:
+def start(connection_id: str, request_context: dict, body: str | None, now: float, request_id: str) -> Outcome:
+    """The message's outcome so far: its turn and history when the reply started, else the error it was sent."""
+    owner = session.owner_of(request_context)
+    send = partial(connections.post, connection_id)
+    outcome = Outcome()
     try:
-        session.check(request_context or {}, now)  # an expired sign-in or a spent budget: no reply at all
+        session.check(request_context, now)  # an expired sign-in or a spent budget: no reply at all
+        budget.check(owner, now)
         request = parse_sendtext(body)
         begun = turns.begin(connection_id, owner, request, now, request_id)
     except ProtocolError as error:
-        return _refuse(connection_id, Started(error=error))
+        outcome.error = error
+        close(outcome, send)
+        return outcome
     except turns.Refusal as refusal:
-        return _refuse(connection_id, Started(error=refusal.error, cause=refusal.cause), refusal.conversation_id)
-    log("request", level="DEBUG", connectionId=connection_id, text=request.text)  # the user's text: DEBUG only
-    started = Started(turn=begun.turn.number, history_turns=begun.history_turns)
+        outcome.error, outcome.cause = refusal.error, refusal.cause
+        close(outcome, send, refusal.conversation_id)
+        return outcome
+    log("request", level="DEBUG", text=request.text)  # the user's text: DEBUG only
+    outcome.turn, outcome.history_turns = begun.turn.number, begun.history_turns
     try:
         client.invoke(
             FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=handover.encode(connection_id, begun)
         )
     except Exception as exc:  # nothing was reserved: the conversation takes the next message as it is
-        started.error, started.cause = NOT_STARTED, exc
-        return _refuse(connection_id, started, begun.turn.conversation_id)
-    return started
-
-
-def _refuse(connection_id: str, started: Started, conversation_id: str | None = None) -> Started:
-    started.gone = not connections.tell(connection_id, error_frame(started.error, conversation_id))
-    return started
+        outcome.error, outcome.cause = NOT_STARTED, exc
+        close(outcome, send, begun.turn.conversation_id)
+    return outcome

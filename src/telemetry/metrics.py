@@ -12,9 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the authorizer imports this module: it needs neither relay's client nor botocore
-    from protocol import ProtocolError
-    from reply.relay import Outcome
+if TYPE_CHECKING:  # the authorizer imports this module: it needs no botocore
+    from reply.outcome import Outcome
 
 NAMESPACE = "BedrockWsChat"
 COUNT, MILLISECONDS = "Count", "Milliseconds"
@@ -25,7 +24,7 @@ ERRORS = {"ModelError", "Internal", "Undelivered", "ReplyFailed", "StoreFailed"}
 
 
 def now() -> float:
-    """The epoch clock the reply's times are taken on (relay.Outcome's marks use it too)."""
+    """The epoch clock the reply's times are taken on (Outcome's marks use it too)."""
     return time.time()
 
 
@@ -58,14 +57,14 @@ def _declare(values: dict[str, tuple[float, str]], names) -> list[dict]:
     return [{"Name": name, "Unit": values[name][1]} for name in names]
 
 
-def outcome_name(error: "ProtocolError | None", gone: bool, cause: Exception | None, named: dict | None = None) -> str:
-    """end, gone, the error frame's code (or the name `named` gives that error), or Undelivered (the frames could
-    not be posted for another reason than a client that left)."""
-    if error is not None:
-        return (named or {}).get(error, str(error.code))
-    if gone:
+def outcome_name(outcome: "Outcome") -> str:
+    """end, gone, the error's outcome name (its code, or the name protocol.py gives it), or Undelivered (the
+    frames could not be posted for another reason than a client that left)."""
+    if outcome.error is not None:
+        return outcome.error.outcome_name
+    if outcome.gone:
         return "gone"
-    return "Undelivered" if cause else "end"
+    return "Undelivered" if outcome.cause else "end"
 
 
 def reply(outcome: "Outcome", started_at: float, request_time_ms: int | None, name: str) -> dict:

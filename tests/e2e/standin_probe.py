@@ -48,7 +48,7 @@ def via_handler(name: str, text: str) -> dict:
     StreamReply's work on what SendText hands over (the turn reserved, streamed, stored); its frames land in the
     test's @connections stub under connection `name`."""
     begun = turns.begin(name, "-", parse_sendtext(json.dumps({"text": text})), time.time(), "send")
-    outcome = stream.answer(json.loads(handover.encode(name, begun)), "stream", 900_000)
+    outcome = stream.answer(handover.decode(json.loads(handover.encode(name, begun))), "stream", 900_000)
     return {"frames": outcome.frames if outcome else 0}
 
 

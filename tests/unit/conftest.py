@@ -35,11 +35,12 @@ for name in (
 ):
     os.environ.pop(name, None)
 from bedrock_body import RawStream  # noqa: E402
+from table_items import CONVERSATION_ID  # noqa: E402
 
 import connections  # noqa: E402
 from conversation import store, turns  # noqa: E402
 from reply import bedrock as bedrock_api  # noqa: E402
-from reply import start, stream  # noqa: E402
+from reply import start  # noqa: E402
 from telemetry import logs  # noqa: E402
 
 os.environ.clear()
@@ -158,9 +159,6 @@ def log_level(monkeypatch):
     importlib.reload(logs)
 
 
-CONVERSATION_ID = "Conversation_id-0123456789abcdef"  # what turns.new_id issues in unit tests
-
-
 @pytest.fixture(autouse=True)
 def table(monkeypatch):
     """Stubber on the DynamoDB client, in every unit test: a store call nobody queued fails the test.
@@ -224,13 +222,6 @@ def handed_over():
     start.client.meta.events.register_first("before-call.lambda.Invoke", answer)
     yield payloads
     start.client.meta.events.unregister("before-call.lambda.Invoke", answer)
-
-
-def through_both(handed_over: list[dict], started, request_id: str = "stream-request", remaining_ms: int = 900_000):
-    """After SendText (`started`, its outcome): StreamReply on what it handed over, as Lambda would run it."""
-    if started.error is None:
-        return stream.answer(handed_over[-1], request_id, remaining_ms)
-    return None
 
 
 @pytest.fixture

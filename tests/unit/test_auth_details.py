@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cfnlint.decode
 import pytest
+from lambda_context import REQUEST_ID, lambda_context
 
 from handlers import connect
 from signin import handshake, jwks
@@ -76,10 +77,12 @@ def test_the_authorizer_logs_who_connected_and_not_the_token(authorizer, capsys)
     claims = access_claims()
     token = SIGNER.token(**claims)
     event = request(f"bedrock-ws-chat, {token}")
-    authorizer.handler(event, None)
+    authorizer.handler(event, lambda_context())
     assert json.loads(capsys.readouterr().out) == {
         "level": "INFO",
         "event": "authorized",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": event["requestContext"]["connectionId"],
         "principalId": claims["sub"],
     }
@@ -88,10 +91,12 @@ def test_the_authorizer_logs_who_connected_and_not_the_token(authorizer, capsys)
 def test_the_authorizer_logs_a_refusal_with_its_reason(authorizer, capsys):
     event = request("bedrock-ws-chat")
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.handler(event, None)
+        authorizer.handler(event, lambda_context())
     assert json.loads(capsys.readouterr().out) == {
         "level": "INFO",
         "event": "unauthorized",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": event["requestContext"]["connectionId"],
         "reason": "no token offered beside bedrock-ws-chat",
     }
@@ -128,13 +133,13 @@ def test_no_protocol_header_offers_nothing():
     assert handshake.offered(None) == [] and handshake.offered({"Host": "x"}) == []
     event = load_event("apiGatewayWebSocketApiConnect")
     event["headers"].pop("Sec-WebSocket-Protocol", None)
-    assert connect.handler(event, None) == {"statusCode": 200}
+    assert connect.handler(event, lambda_context()) == {"statusCode": 200}
 
 
 def test_connect_logs_the_authorizers_principal(capsys):
     event = load_event("apiGatewayWebSocketApiConnect")
     event["requestContext"]["authorizer"] = {"principalId": "user-42"}
-    connect.handler(event, None)
+    connect.handler(event, lambda_context())
     assert json.loads(capsys.readouterr().out)["principalId"] == "user-42"
 
 
@@ -156,7 +161,7 @@ def dashboard_connects() -> set[tuple[str, ...]]:
 def test_the_authorizer_writes_the_connects_metrics_the_dashboard_reads(authorizer, capsys):
     authorizer.handler(request(f"bedrock-ws-chat, {SIGNER.token(**access_claims())}"), None)
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.handler(request("bedrock-ws-chat"), None)
+        authorizer.handler(request("bedrock-ws-chat"), lambda_context())
     written = set()
     for line in map(json.loads, capsys.readouterr().err.splitlines()):
         (directive,) = [

@@ -8,47 +8,13 @@ import json
 import pytest
 from bedrock_body import RawStream, reply_messages
 from botocore.stub import ANY
-from conftest import CONVERSATION_ID, through_both
+from table_items import CONNECTION, CONVERSATION_ID, DAY, NOW, OTHER_ID, current, item
+from two_functions import through_both
 
 from conversation import turns
 from reply import bedrock as bedrock_api
 from reply import start
-
-CONNECTION = "Zx1mHdJ-tjMCJgQ="
-OTHER_ID = "Another_conversation-0123456789x"
-NOW = 1_800_000_000.0  # the injected clock, epoch seconds
-DAY = 86_400
-
-
-def item(number: int, user: str, assistant: str, status: str = "complete", **extra) -> dict:
-    attributes = {
-        "pk": {"S": extra.pop("pk", CONVERSATION_ID)},
-        "sk": {"N": str(number)},
-        "owner": {"S": extra.pop("owner", "-")},
-        "user": {"S": user},
-        "assistant": {"S": assistant},
-        "status": {"S": status},
-        "stopReason": {"S": "end_turn"},
-        "inputTokens": {"N": "10"},
-        "outputTokens": {"N": str(extra.pop("output_tokens", 5))},
-        "startedAt": {"N": str(int(NOW * 1000) - 60_000)},
-        "deadlineAt": {"N": str(extra.pop("deadline_at", int(NOW * 1000) - 1000))},
-        "requestId": {"S": "earlier-request"},
-        "expiresAt": {"N": str(extra.pop("expires_at", int(NOW) + 30 * DAY))},
-    }
-    assert not extra, extra
-    return attributes
-
-
-def current(conversation_id: str = CONVERSATION_ID) -> dict:
-    return {
-        "Item": {
-            "pk": {"S": f"connection#{CONNECTION}"},
-            "sk": {"N": "0"},
-            "conversationId": {"S": conversation_id},
-            "expiresAt": {"N": str(int(NOW) + 3600)},
-        }
-    }
+from reply.outcome import Outcome
 
 
 def user(text: str) -> dict:
@@ -69,7 +35,8 @@ def _handed_over(handed_over):
 
 
 def answer(body: dict, owner: str = "-", now: float = NOW) -> None:
-    through_both(HANDED_OVER, start.start(CONNECTION, owner, json.dumps(body), now, "this-request"))
+    request_context = {} if owner == "-" else {"authorizer": {"principalId": owner}}
+    through_both(HANDED_OVER, start.start(CONNECTION, request_context, json.dumps(body), now, "this-request"))
 
 
 def sent(posts) -> list:
@@ -430,7 +397,7 @@ def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_e
 
     sendtext.handler(message_event, None)
     assert HANDED_OVER[-1]["turn"]["owner"] == "user-42"
-    through_both(HANDED_OVER, start.Started())
+    through_both(HANDED_OVER, Outcome())
 
     assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}  # StreamReply's reservation
 

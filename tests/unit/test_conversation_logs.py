@@ -4,7 +4,8 @@ import json
 import time
 
 import pytest
-from test_conversation import CONNECTION, NOW, current, item
+from lambda_context import REQUEST_ID, lambda_context
+from table_items import CONNECTION, NOW, current, item
 
 from handlers import conversations
 
@@ -17,7 +18,7 @@ def frozen_clock(monkeypatch):
 def call(message_event, route: str | None, body: str) -> dict:
     message_event["requestContext"]["routeKey"] = route
     message_event["body"] = body
-    return conversations.handler(message_event, None)
+    return conversations.handler(message_event, lambda_context())
 
 
 def logged(capsys) -> dict:
@@ -32,6 +33,8 @@ def test_history_logs_the_turns_and_frames_it_sent(message_event, posts, table, 
     assert logged(capsys) == {
         "level": "INFO",
         "event": "history",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": CONNECTION,
         "turns": 2,
         "frames": 1,

@@ -10,7 +10,9 @@ import pytest
 from bedrock_body import RawStream, frame, reply_messages
 from botocore.stub import ANY
 
+from conversation import budget as daily_budget
 from handlers import sendtext, streamreply
+from protocol import BUDGET_EXHAUSTED, SIGNIN_EXPIRED
 from signin import session
 
 PRINCIPAL = "11111111-2222-3333-4444-555555555555"
@@ -29,16 +31,17 @@ def today_key(now: float) -> dict:
 
 @pytest.fixture
 def budget(monkeypatch):
-    monkeypatch.setattr(session, "BUDGET", 100)
+    monkeypatch.setattr(daily_budget, "BUDGET", 100)
 
 
 def test_an_expired_sign_in_gets_unauthorized_and_no_reply_starts(message_event, lambdas, posts):
-    posts.expect(frame({"type": "error", "code": "Unauthorized", "message": session.EXPIRED.message}))
+    posts.expect(frame({"type": "error", "code": "Unauthorized", "message": SIGNIN_EXPIRED.message}))
     sendtext.handler(signed_in(message_event, exp=time.time() - 1), None)  # lambdas: no invoke queued
 
 
 def test_without_sign_in_or_budget_nothing_is_checked():
-    session.check({"connectionId": "c"}, time.time())  # no authorizer: nothing expires; no budget: no table call
+    session.check({"connectionId": "c"}, time.time())  # no authorizer: nothing expires
+    daily_budget.check("-", time.time())  # no budget: no table call
 
 
 def test_a_spent_budget_is_quota_exceeded(table, budget):
@@ -47,14 +50,14 @@ def test_a_spent_budget_is_quota_exceeded(table, budget):
         {"Item": {"outputTokens": {"N": "100"}}},
         {"TableName": "conversations-test", "Key": today_key(NOW), "ConsistentRead": True},
     )
-    with pytest.raises(type(session.EXHAUSTED)) as refused:
-        session.check({"authorizer": {"principalId": PRINCIPAL, "exp": str(NOW + 60)}}, NOW)
+    with pytest.raises(type(BUDGET_EXHAUSTED)) as refused:
+        daily_budget.check(PRINCIPAL, NOW)
     assert refused.value.code == "QuotaExceeded"
 
 
 def test_a_refused_message_is_one_quota_exceeded_frame_and_no_reply(message_event, lambdas, posts, table, budget):
     table.add_response("get_item", {"Item": {"outputTokens": {"N": "250"}}})
-    posts.expect(frame({"type": "error", "code": "QuotaExceeded", "message": session.EXHAUSTED.message}))
+    posts.expect(frame({"type": "error", "code": "QuotaExceeded", "message": BUDGET_EXHAUSTED.message}))
     sendtext.handler(signed_in(message_event, exp=time.time() + 600), None)
 
 

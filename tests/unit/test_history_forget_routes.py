@@ -4,8 +4,7 @@ import json
 import time
 
 import pytest
-from conftest import CONVERSATION_ID
-from test_conversation import CONNECTION, NOW, current, item
+from table_items import CONNECTION, CONVERSATION_ID, NOW, current, item
 
 from handlers import conversations
 

@@ -4,17 +4,21 @@ import json
 from pathlib import Path
 
 import pytest
+from lambda_context import lambda_context
 
 from telemetry import logs
 
 
-def test_one_json_line_with_level_event_and_fields(capsys):
-    logs.log("reply", connectionId="c1", frames=3, ok=True, missing=None)
+def test_one_json_line_with_level_event_the_invocations_ids_and_fields(capsys):
+    assert logs.bind(lambda_context("r-1"), "m-1", connectionId="c1") == "r-1"
+    logs.log("reply", frames=3, ok=True, missing=None)
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert json.loads(out) == {
         "level": "INFO",
         "event": "reply",
+        "requestId": "r-1",
+        "messageId": "m-1",
         "connectionId": "c1",
         "frames": 3,
         "ok": True,

@@ -6,8 +6,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from async_record import record
 from bedrock_body import RawStream, reply_messages
-from test_replyfailed import record
 
 from handlers import replyfailed, sendtext, streamreply
 from telemetry import metrics

@@ -15,7 +15,17 @@ from botocore.exceptions import EventStreamError, ReadTimeoutError
 
 from connections import ClientGone
 from emulator.anthropic import message_events
-from reply.relay import relay
+from reply.outcome import Outcome
+from reply.relay import close
+from reply.relay import relay as relay_deltas
+
+
+def relay(stream, send, close_stream, **kwargs) -> Outcome:
+    """The relay as StreamReply runs it: every delta, then (once the turn would be stored) the closing frame."""
+    outcome = relay_deltas(stream, send, close_stream, Outcome(), **kwargs)
+    close(outcome, send)
+    return outcome
+
 
 WAIT = 10.0  # seconds: only ever reached when the relay is broken (a hang), never by a slow machine
 END = object()

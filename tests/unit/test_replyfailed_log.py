@@ -2,7 +2,8 @@
 
 import json
 
-from test_replyfailed import CONNECTION, record
+from async_record import CONNECTION, record
+from lambda_context import REQUEST_ID, lambda_context
 
 from handlers import replyfailed
 
@@ -10,10 +11,12 @@ from handlers import replyfailed
 def test_the_log_line_has_every_field(table, posts, capsys):
     table.add_response("update_item", {})
     posts.accept()
-    replyfailed.handler(record("RetriesExhausted", 1, "Sandbox.Timedout"), None)
+    replyfailed.handler(record("RetriesExhausted", 1, "Sandbox.Timedout"), lambda_context())
     assert json.loads(capsys.readouterr().out) == {
         "level": "ERROR",
         "event": "reply_failed",
+        "requestId": REQUEST_ID,
+        "messageId": "sendtext-request",
         "connectionId": CONNECTION,
         "condition": "RetriesExhausted",
         "attempts": 1,
@@ -27,7 +30,7 @@ def test_the_log_line_has_every_field(table, posts, capsys):
 def test_a_turn_finished_or_deleted_meanwhile_is_left_alone(table, posts, capsys):
     table.add_client_error("update_item", "ConditionalCheckFailedException")  # not pending, or gone
     posts.accept()
-    replyfailed.handler(record("RetriesExhausted", 1, "Runtime.ExitError"), None)
+    replyfailed.handler(record("RetriesExhausted", 1, "Runtime.ExitError"), lambda_context())
     line = json.loads(capsys.readouterr().out)
     assert (line["turn_failed"], line["code"], line["function_error"], line["attempts"]) == (
         False,

@@ -5,6 +5,7 @@ import json
 import pytest
 from bedrock_body import frame
 from botocore.exceptions import ReadTimeoutError
+from lambda_context import REQUEST_ID, lambda_context
 
 import connections
 from handlers import connect, default, disconnect
@@ -12,7 +13,7 @@ from tests.sample_events import load_event
 
 
 def test_connect_accepts_and_logs_the_connection(capsys):
-    assert connect.handler(load_event("apiGatewayWebSocketApiConnect"), None) == {"statusCode": 200}
+    assert connect.handler(load_event("apiGatewayWebSocketApiConnect"), lambda_context()) == {"statusCode": 200}
     line = json.loads(capsys.readouterr().out)
     assert (line["event"], line["connectionId"], line["sourceIp"]) == ("connect", "Zx1mHdJ-tjMCJgQ=", "203.0.113.10")
 
@@ -20,15 +21,17 @@ def test_connect_accepts_and_logs_the_connection(capsys):
 def test_connect_without_an_identity_block_still_accepts(capsys):
     event = load_event("apiGatewayWebSocketApiConnect")
     del event["requestContext"]["identity"]
-    assert connect.handler(event, None)["statusCode"] == 200
+    assert connect.handler(event, lambda_context())["statusCode"] == 200
     assert json.loads(capsys.readouterr().out)["sourceIp"] is None
 
 
 def test_disconnect_logs_the_close_code_and_reason(capsys):
-    assert disconnect.handler(load_event("apiGatewayWebSocketApiDisconnect"), None) == {"statusCode": 200}
+    assert disconnect.handler(load_event("apiGatewayWebSocketApiDisconnect"), lambda_context()) == {"statusCode": 200}
     assert json.loads(capsys.readouterr().out) == {
         "level": "INFO",
         "event": "disconnect",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": "Zx1mHdJ-tjMCJgQ=",
         "statusCode": 1001,
         "reason": "Client-side close frame status code '1001' (GOING_AWAY) - with reason: ",
@@ -51,17 +54,19 @@ def test_default_answers_an_unmatched_message_with_one_error_frame(message_event
     message_event["body"] = body
     message_event["requestContext"]["routeKey"] = "$default"
     posts.expect(frame({"type": "error", "code": code, "message": message}))
-    assert default.handler(message_event, None) == {"statusCode": 200}
+    assert default.handler(message_event, lambda_context()) == {"statusCode": 200}
 
 
 def test_default_logs_the_unmatched_message_by_code_only(message_event, posts, capsys):
     message_event["body"] = '{"action": "chat", "text": "my secret"}'
     posts.accept()
-    default.handler(message_event, None)
+    default.handler(message_event, lambda_context())
     out = capsys.readouterr().out
     assert json.loads(out) == {
         "level": "INFO",
         "event": "unmatched",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": "Zx1mHdJ-tjMCJgQ=",
         "code": "UnknownAction",
     }
@@ -71,9 +76,16 @@ def test_default_logs_the_unmatched_message_by_code_only(message_event, posts, c
 def test_default_survives_a_client_that_already_left(message_event, posts, capsys):
     message_event["body"] = "hello"
     posts.gone()
-    assert default.handler(message_event, None) == {"statusCode": 200}
+    assert default.handler(message_event, lambda_context()) == {"statusCode": 200}
     gone, unmatched = (json.loads(line) for line in capsys.readouterr().out.splitlines())
-    assert gone == {"level": "INFO", "event": "gone", "connectionId": "Zx1mHdJ-tjMCJgQ=", "route": "$default"}
+    assert gone == {
+        "level": "INFO",
+        "event": "gone",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
+        "connectionId": "Zx1mHdJ-tjMCJgQ=",
+        "route": "$default",
+    }
     assert unmatched["code"] == "BadRequest"
 
 
@@ -89,7 +101,7 @@ def test_a_throttled_post_is_sent_again_and_arrives_once(message_event, posts, m
     message_event["body"] = "hello"
     posts.add_client_error("post_to_connection", "LimitExceededException", http_status_code=429)
     posts.expect(frame({"type": "error", "code": "BadRequest", "message": f"Messages must be JSON, like {EXPECTED}"}))
-    default.handler(message_event, None)
+    default.handler(message_event, lambda_context())
     assert len(posts.sent) == 2
 
 

@@ -3,12 +3,12 @@ reply with an asynchronous invocation of StreamReply, handing it the turn to res
 never calls the model and never writes a turn. The reply itself: test_streamreply.py."""
 
 import json
-import uuid
 
 import pytest
 from bedrock_body import frame
 from botocore.stub import ANY
-from conftest import CONVERSATION_ID
+from lambda_context import REQUEST_ID, lambda_context
+from table_items import CONVERSATION_ID
 
 from handlers import sendtext
 from protocol import DEFAULT_MAX_TEXT_CHARS
@@ -19,7 +19,7 @@ CONNECTION = "Zx1mHdJ-tjMCJgQ="
 
 def send(event, body) -> dict:
     event["body"] = body if isinstance(body, str) else json.dumps(body)
-    return sendtext.handler(event, None)
+    return sendtext.handler(event, lambda_context())
 
 
 def begins(table) -> None:
@@ -43,7 +43,7 @@ def test_a_valid_message_hands_its_turn_over_asynchronously_unreserved(message_e
         "pending",
         "",
     )
-    assert uuid.UUID(turn["event_id"])  # SendText's request id (made up here: no context): every delivery has it
+    assert turn["event_id"] == REQUEST_ID  # SendText's request id: every delivery of the event carries it
     assert [name for name, _ in table.calls] == ["GetItem", "PutItem"]  # the connection's record only
     assert "sk" in table.calls[1][1]["Item"] and table.calls[1][1]["Item"]["sk"] == {"N": "0"}
 
@@ -146,6 +146,8 @@ def test_log_level_debug_adds_a_line_with_the_users_text(message_event, table, p
     assert {
         "level": "DEBUG",
         "event": "request",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
         "connectionId": CONNECTION,
         "text": "my secret question",
     } in lines

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from bedrock_body import RawStream, frame, reply_messages
-from conftest import CONVERSATION_ID
+from table_items import CONVERSATION_ID
 
 import connections
 from handlers import sendtext, streamreply
@@ -39,7 +39,7 @@ def context(remaining_ms: int = 900_000) -> object:
 def send(event, body, remaining_ms: int = 900_000) -> dict:
     """The message through SendText, then StreamReply as SendText started it."""
     event["body"] = body if isinstance(body, str) else json.dumps(body)
-    assert sendtext.handler(event, None) == {"statusCode": 200}
+    assert sendtext.handler(event, SimpleNamespace(aws_request_id="message-1")) == {"statusCode": 200}
     (payload,) = HANDED_OVER
     return streamreply.handler(payload, context(remaining_ms))
 
@@ -181,6 +181,8 @@ def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, 
     assert json.loads(out.strip().splitlines()[-1]) == {
         "level": "INFO",
         "event": "reply",
+        "requestId": "stream-request",
+        "messageId": "message-1",  # SendText's request id: one message's lines share it
         "connectionId": "Zx1mHdJ-tjMCJgQ=",
         "model": "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
         "turn": 1,

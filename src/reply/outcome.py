@@ -1,0 +1,34 @@
+"""What became of one reply: what the model did, what the client was sent, and what it was told went wrong.
+SendText fills the refusals, StreamReply the rest; the handlers log it and count it (telemetry.metrics)."""
+
+from dataclasses import dataclass, field
+
+from protocol import ProtocolError
+
+
+@dataclass
+class Outcome:
+    deltas: int = 0  # text deltas read from the model
+    frames: int = 0  # frames the client was sent, control frames included
+    stop_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    error: ProtocolError | None = None  # what the client was told went wrong
+    cause: Exception | None = field(default=None, repr=False)  # why, for the log only
+    gone: bool = False  # the client left before the reply was done
+    stopped: bool = False  # nothing more can be posted to the client (it left, or a post failed)
+    first_delta_at: float | None = None  # time.time() when the model's first text delta was read (metrics)
+    first_frame_at: float | None = None  # time.time() when the first frame reached API Gateway (metrics)
+    turn: int | None = None  # the turn's number in its conversation
+    history_turns: int | None = None  # stored turns the model was sent with the new text
+    received: list[str] = field(default_factory=list, repr=False)  # the text of every delta frame delivered
+
+    @property
+    def text(self) -> str:
+        """The reply exactly as the client received it."""
+        return "".join(self.received)
+
+    @property
+    def complete(self) -> bool:
+        """The whole reply reached the client: no error, no departure, no failed post."""
+        return self.error is None and not self.gone and self.cause is None
