@@ -10,11 +10,10 @@ import time
 from pathlib import Path
 
 from bench import first_frame, static, streams
+from bench.report import LATENCIES, RATES, first_frame_table, relay_table
 from emulator.bedrock import BedrockStandIn
 from emulator.runtime import stop_forkserver
 
-RATES = (50, 150, 400)  # tokens/s from the model
-LATENCIES = (0, 10, 30, 60)  # ms each post to @connections takes
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
 FIRST_FRAME_RESULTS = Path(__file__).with_name("first_frame.json")
@@ -110,54 +109,6 @@ def line(c: dict) -> str:
     )
 
 
-def check(relay: dict) -> list[str]:
-    """Issue #5's targets for one relay cell; the misses, as text."""
-    latency, misses = relay["latency_ms"], []
-    if relay["overhead_ms"]["median"] > 1.6 * latency + 5:
-        misses.append(f"median overhead > 1.6·L+5 = {1.6 * latency + 5:.0f} ms")
-    if relay["overhead_ms"]["max"] > 2 * latency + 10:
-        misses.append(f"worst overhead > 2·L+10 = {2 * latency + 10:.0f} ms")
-    chunk_interval_ms = 1000 / relay["tok_s"]
-    if latency > chunk_interval_ms and relay["frames"]["median"] > relay["stream_ms"] / latency + 3:
-        misses.append(f"frames > stream/L+3 = {relay['stream_ms'] / latency + 3:.0f}")
-    return misses
-
-
-def table(cells: list[dict]) -> tuple[str, list[dict]]:
-    """Markdown: serial and relay side by side per (rate, L), with the ratios and the targets."""
-    rows = [
-        "| tok/s | L ms | stream ms | overhead ms serial | overhead ms relay (max) | ratio | frames serial | "
-        "frames relay | ratio | first frame ms relay | handler ms serial / relay | targets |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    by_key = {(c["mode"], c["tok_s"], c["latency_ms"]): c for c in cells}
-    ratios = []
-    for rate in RATES:
-        for latency in LATENCIES:
-            serial, relay = by_key[("serial", rate, latency)], by_key[("relay", rate, latency)]
-            overhead_ratio = serial["overhead_ms"]["median"] / max(relay["overhead_ms"]["median"], 0.1)
-            frames_ratio = serial["frames"]["median"] / relay["frames"]["median"]
-            misses = check(relay)
-            ratios.append(
-                {
-                    "tok_s": rate,
-                    "latency_ms": latency,
-                    "overhead": round(overhead_ratio, 1),
-                    "frames": round(frames_ratio, 1),
-                    "targets_met": not misses,
-                    "misses": misses,
-                }
-            )
-            rows.append(
-                f"| {rate} | {latency} | {relay['stream_ms']:.0f} | {serial['overhead_ms']['median']:.1f} | "
-                f"{relay['overhead_ms']['median']:.1f} ({relay['overhead_ms']['max']:.1f}) | {overhead_ratio:.0f}x | "
-                f"{serial['frames']['median']:.0f} | {relay['frames']['median']:.0f} | {frames_ratio:.1f}x | "
-                f"{relay['first_frame_ms']['median']:.1f} | {serial['handler_ms']['median']:.0f} / "
-                f"{relay['handler_ms']['median']:.0f} | {'met' if not misses else '; '.join(misses)} |"
-            )
-    return "\n".join(rows), ratios
-
-
 async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
     reports = streams.Reports()
     runtime_log = logging.getLogger("emulator.runtime")
@@ -177,7 +128,7 @@ def run_first_frame(args: argparse.Namespace) -> None:
     started = time.monotonic()
     print(f"Time to first frame: synchronous vs asynchronous, {args.warm_reps} warm and {args.cold_reps} cold each")
     results = asyncio.run(measure_first_frame(args.warm_reps, args.cold_reps))
-    print(first_frame.table(results))
+    print(first_frame_table(results))
     output = args.output or FIRST_FRAME_RESULTS
     results |= {"wall_s": round(time.monotonic() - started, 1), "python": sys.version.split()[0]}
     output.write_text(json.dumps(results, indent=2) + "\n")
@@ -198,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Cells: serial and relay x {RATES} tok/s x L {LATENCIES} ms; {args.reps} reps (relay), {args.serial_reps}")
     print(f"(serial), {tokens}-token reply")
     cells, overhead = asyncio.run(measure(tokens, {"relay": args.reps, "serial": args.serial_reps}))
-    markdown, ratios = table(cells)
+    markdown, ratios = relay_table(cells)
     print()
     print(markdown)
     print(f"\nEmulator per-frame overhead (POST @connections -> client, L=0): {overhead:.2f} ms median")

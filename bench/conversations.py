@@ -25,6 +25,7 @@ from pathlib import Path
 
 import websockets
 
+from bench.report import conversations_table
 from emulator import aws_services, template
 from emulator.bedrock import BedrockStandIn
 from emulator.gateway import Gateway
@@ -155,32 +156,13 @@ async def measure(reps: int) -> list[dict]:
     return cells
 
 
-def table_markdown(cells: list[dict]) -> str:
-    base = cells[0]["first_frame_ms"]
-    rows = [
-        "| stored turns | DynamoDB requests per turn | reads + writes | first frame ms (median) | added vs 0 | "
-        "input tokens sent | local Query alone ms |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for c in cells:
-        ops = c["dynamodb_per_turn"]
-        reads = sum(n for op, n in ops.items() if op in ("GetItem", "Query", "BatchGetItem"))
-        writes = sum(n for op, n in ops.items() if op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"))
-        listed = ", ".join(f"{op} {n:g}" for op, n in ops.items())
-        rows.append(
-            f"| {c['stored_turns']} | {listed} | {reads:g} + {writes:g} | {c['first_frame_ms']:.1f} | "
-            f"{c['first_frame_ms'] - base:+.1f} | {c['input_tokens']} | {c['query_ms']:.1f} |"
-        )
-    return "\n".join(rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     load_before = os.getloadavg()[0]
     cells = asyncio.run(measure(args.reps))
     load = [round(load_before, 1), round(os.getloadavg()[0], 1)]  # other work on the machine skews every figure
-    print(table_markdown(cells))
+    print(conversations_table(cells))
     print(f"Load average (1 min) before and after: {load[0]}, {load[1]}")
     result = {"cells": cells, "load_average": load, "wall_s": round(time.monotonic() - started, 1)}
     args.output.write_text(json.dumps(result, indent=2) + "\n")

@@ -11,10 +11,8 @@ Target (issue 10): the warm median within 25 ms of the baseline's. Short replies
 import statistics
 
 from bench import streams
+from bench.report import FIRST_FRAME_PATHS, FIRST_FRAME_TARGET_MS
 from emulator.bedrock import BedrockStandIn
-
-MODES = {"serial": "synchronous (article)", "relay": "asynchronous (ships)"}
-TARGET_MS = 25.0
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -28,7 +26,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 async def measure(reports: streams.Reports, standin: BedrockStandIn, warm_reps: int, cold_reps: int) -> dict:
     results: dict[str, dict] = {}
-    for mode in MODES:
+    for mode in FIRST_FRAME_PATHS:
         cold = []
         for rep in range(cold_reps):
             async with streams.gateway(mode, standin, 0) as emulator:
@@ -43,24 +41,5 @@ async def measure(reports: streams.Reports, standin: BedrockStandIn, warm_reps: 
         results[mode] = {"warm": summary(warm), "cold": summary(cold)}
     delta = results["relay"]["warm"]["median"] - results["serial"]["warm"]["median"]
     results["warm_median_difference_ms"] = round(delta, 1)
-    results["target_met"] = delta <= TARGET_MS
+    results["target_met"] = delta <= FIRST_FRAME_TARGET_MS
     return results
-
-
-def table(results: dict) -> str:
-    rows = [
-        "| path | warm median ms (min-max, n) | cold median ms (min-max, n) |",
-        "|---|---:|---:|",
-    ]
-    for mode, name in MODES.items():
-        warm, cold = results[mode]["warm"], results[mode]["cold"]
-        rows.append(
-            f"| {name} | {warm['median']:.1f} ({warm['min']:.1f}-{warm['max']:.1f}, {warm['n']}) | "
-            f"{cold['median']:.1f} ({cold['min']:.1f}-{cold['max']:.1f}, {cold['n']}) |"
-        )
-    verdict = "met" if results["target_met"] else "missed"
-    rows.append(
-        f"\nWarm median difference: {results['warm_median_difference_ms']:+.1f} ms (target <= {TARGET_MS:.0f} ms: "
-        f"{verdict})"
-    )
-    return "\n".join(rows)
