@@ -99,7 +99,7 @@ export function finishReply(metaText, kind = "", budget = "") {
   if (kind === "error") announce(metaText);
   if (budget) {
     const line = document.createElement("p");
-    line.className = "meta budget";
+    line.className = "budget";
     line.textContent = budget;
     reply.meta.after(line);
   }
