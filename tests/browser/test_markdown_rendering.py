@@ -53,8 +53,13 @@ def test_a_table_renders_with_alignment_inline_markdown_and_ragged_rows(page: Pa
 
 
 def test_a_wide_table_scrolls_in_its_own_box_and_the_page_does_not(page: Page):
-    wide = "| " + " | ".join(f"column{n}" for n in range(30)) + " |\n|" + "---|" * 30 + "\n| " + " | ".join(
-        "value-without-breaks" for _ in range(30)
+    wide = (
+        "| "
+        + " | ".join(f"column{n}" for n in range(30))
+        + " |\n|"
+        + "---|" * 30
+        + "\n| "
+        + " | ".join("value-without-breaks" for _ in range(30))
     )
     ask(page, f"{reply(wide)} wide")
     answer = wait_for_end(page)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 PRISM = ROOT / "node_modules" / "prismjs"
-HEADER = re.compile(r"/\* prismjs (\S+), MIT licence \(prism\.js\.LICENSE\): (core(?: [\w-]+)+)\. Built by make vendor\. \*/\n")
+HEADER = re.compile(
+    r"/\* prismjs (\S+), MIT licence \(prism\.js\.LICENSE\): (core(?: [\w-]+)+)\. Built by make vendor\. \*/\n"
+)
 
 
 def test_web_prism_js_is_the_pinned_packages_files_joined():
