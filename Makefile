@@ -45,7 +45,7 @@ PACKAGED := build/main.packaged.yml
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main \
+.PHONY: help setup test slow lint local web vendor load bench mutate rehearse package deploy deploy-iam deploy-main \
 	outputs logs dashboard delete clean user token
 
 help: ## List the targets
@@ -111,13 +111,25 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \
 	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
 
+# The page's syntax highlighter, from the pinned prismjs: its core and these languages (dependencies first), joined
+# into one file because web/ is served as a flat folder. tests/templates/test_vendored.py checks web/prism.js is
+# byte for byte these files, so it cannot drift from package.json's pin.
+PRISM_LANGUAGES := markup css clike javascript typescript python bash json yaml sql java c cpp go rust diff docker
+vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned prismjs in node_modules; commit the result
+	@version=$$(node -p 'require("./node_modules/prismjs/package.json").version'); \
+	{ echo "/* prismjs $$version, MIT licence (prism.js.LICENSE): core $(PRISM_LANGUAGES). Built by make vendor. */"; \
+	  for name in core $(PRISM_LANGUAGES); do cat node_modules/prismjs/components/prism-$$name.min.js; echo; done; \
+	} > web/prism.js
+	cp node_modules/prismjs/LICENSE web/prism.js.LICENSE
+
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|relay|conversations|authorizer: one); writes docs/performance.md
+bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer, the page's render per delta (SECTION=first-frame|relay|conversations|authorizer|render: one); writes docs/performance.md
 	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
+	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
 	$(PY) -m bench.report
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \

@@ -2,7 +2,7 @@
 // own frames (which have no "type"). The protocol is the README's "Message protocol" section.
 import { onHistory } from "./history.js";
 import { forgetLocally, note, remember, state, ui, updateControls } from "./state.js";
-import { addNotice, finishReply, onDelta, usageText } from "./view.js";
+import { addNotice, budgetText, finishReply, onDelta, usageText } from "./view.js";
 
 const ERRORS = {
   BadRequest: "The server could not use that message.",
@@ -41,7 +41,7 @@ export function onFrame(data) {
   switch (frame.type) {
     case "end":
       remember(frame.conversationId);
-      finishReply(usageText(frame));
+      finishReply(usageText(frame), "", budgetText(frame.budget));
       return;
     case "error":
       remember(frame.conversationId);

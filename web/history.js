@@ -1,5 +1,6 @@
 // Redrawing a conversation from the server's `history` frames: after a reload, or a socket that dropped mid-reply.
 // A long history comes in several frames (part/parts), and a turn too long for one frame in several entries.
+import { offerCopy } from "./copy.js";
 import { renderMarkdown, renderPlain } from "./markdown.js";
 import { remember, state, ui, updateControls } from "./state.js";
 import { addMessage, usageText } from "./view.js";
@@ -40,7 +41,8 @@ export function onHistory(frame) {
 
 function drawTurn(turn) {
   if (turn.user) addMessage("user", renderPlain, turn.user);
-  const { meta } = addMessage("assistant", renderMarkdown, turn.assistant);
+  const { article, meta } = addMessage("assistant", renderMarkdown, turn.assistant);
+  offerCopy(article, turn.assistant);
   if (turn.status === "complete") {
     meta.textContent = usageText(turn);
   } else {

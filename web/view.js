@@ -1,7 +1,10 @@
 // The conversation view: messages and notices in the log, and the reply streaming into it (rendered at most once
-// per animation frame) until an end, an error or a closed socket finishes it.
+// per animation frame, and only its open last block: markdown.js's MarkdownStream) until an end, an error or a
+// closed socket finishes it.
+import { announce } from "./announce.js";
 import { renew } from "./connection.js"; // a refreshed token waits for the reply to end (see finishReply)
-import { renderMarkdown } from "./markdown.js";
+import { offerCopy } from "./copy.js";
+import { MarkdownStream, renderMarkdown } from "./markdown.js";
 import { state, ui, updateControls } from "./state.js";
 
 const STOP_REASONS = {
@@ -52,16 +55,27 @@ export function usageText(frame) {
   return parts.join(" · ");
 }
 
+// The end frame's `budget` ({limit, remaining}, in input-token equivalents) when the stack has a daily budget.
+export function budgetText(budget) {
+  const remaining = budget?.remaining;
+  if (typeof remaining !== "number" || !Number.isFinite(remaining)) return "";
+  return `budget left today: ${Math.max(0, remaining).toLocaleString("en")}`;
+}
+
 // --- a reply streaming in --------------------------------------------------------------------------------
 
 let renderQueued = false;
 
-function renderReply() {
+function renderReply(done = false) {
   renderQueued = false;
   const reply = state.reply;
   if (!reply) return;
   const follow = scrolledToEnd();
-  reply.body.replaceChildren(renderMarkdown(reply.text));
+  if (!reply.stream) {
+    announce("", true);
+    reply.stream = new MarkdownStream(reply.body, (node) => announce(node.textContent));
+  }
+  reply.stream.update(reply.text, done);
   if (follow) ui.log.scrollTop = ui.log.scrollHeight;
 }
 
@@ -71,17 +85,25 @@ export function onDelta(text) {
   state.reply.article.classList.add("streaming");
   if (!renderQueued) {
     renderQueued = true;
-    requestAnimationFrame(renderReply); // one render per frame, however many deltas arrived
+    requestAnimationFrame(() => renderReply()); // one render per frame, however many deltas arrived
   }
 }
 
-export function finishReply(metaText, kind = "") {
+export function finishReply(metaText, kind = "", budget = "") {
   const reply = state.reply;
   if (!reply) return false;
-  renderReply();
+  renderReply(true);
   reply.article.classList.remove("streaming", "waiting");
   reply.meta.textContent = metaText;
   if (kind) reply.meta.dataset.kind = kind;
+  if (kind === "error") announce(metaText);
+  if (budget) {
+    const line = document.createElement("p");
+    line.className = "budget";
+    line.textContent = budget;
+    reply.meta.after(line);
+  }
+  offerCopy(reply.article, reply.text);
   state.reply = null;
   updateControls();
   if (state.renew) setTimeout(renew);
