@@ -24,6 +24,8 @@ MAX_TOKENS         ?= 1024
 SYSTEM_PROMPT      ?=
 HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
+# Least ms between two frames of one reply (main.yml's FrameIntervalMs; docs/capacity.md); 0: a frame per delta.
+FRAME_INTERVAL_MS  ?= 100
 ALARM_EMAIL ?=
 
 VENV   := .venv
@@ -43,6 +45,7 @@ PACKAGED := build/main.packaged.yml
 # Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
+REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main \
@@ -96,7 +99,8 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
-	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
+	  $(CONVERSATION_PARAMETERS:%=--parameter %) $(REPLY_PARAMETERS:%=--parameter %) \
+	  --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
 web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
 	@url="$(URL)"; auth="$(AUTH)"; client=""; \
@@ -171,7 +175,7 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --no-fail-on-empty-changeset \
 	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
-	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
+	  $(CONVERSATION_PARAMETERS) $(REPLY_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
 	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \
