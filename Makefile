@@ -25,7 +25,7 @@ SYSTEM_PROMPT      ?=
 HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
 # Least ms between two frames of one reply (main.yml's FrameIntervalMs; docs/capacity.md); 0: a frame per delta.
-FRAME_INTERVAL_MS  ?= 100
+FRAME_INTERVAL_MS  ?= 125
 ALARM_EMAIL ?=
 
 VENV   := .venv
@@ -48,7 +48,7 @@ CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX
 REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web load bench mutate rehearse package deploy deploy-iam deploy-main \
+.PHONY: help setup test slow lint local web load bench capacity mutate rehearse package deploy deploy-iam deploy-main \
 	outputs logs dashboard delete clean user token
 
 help: ## List the targets
@@ -118,10 +118,16 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|relay|conversations|authorizer: one)
-	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
+bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the authorizer (SECTION=first-frame|pacing|relay|conversations|authorizer: one)
+	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
+
+# The model's own defaults stand for the figures left off the make line (python -m bench.capacity --help).
+CAPACITY_FIGURES = PEOPLE MESSAGES_PER_MIN REPLY_TOKENS INPUT_TOKENS TOKENS_PER_S POST_MS BEDROCK_RPM BEDROCK_TPM
+capacity: $(PY) ## Which AWS quota binds first as people chat (PEOPLE, MESSAGES_PER_MIN, REPLY_TOKENS, TOKENS_PER_S, POST_MS, FRAME_INTERVAL_MS, MAX_TOKENS, BEDROCK_RPM, BEDROCK_TPM)
+	$(PY) -m bench.capacity --frame-interval-ms $(FRAME_INTERVAL_MS) --max-tokens $(MAX_TOKENS) \
+	  $(foreach v,$(CAPACITY_FIGURES),$(if $($(v)),--$(subst _,-,$(shell echo $(v) | tr A-Z a-z)) $($(v))))
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
 	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET))
