@@ -24,6 +24,8 @@ MAX_TOKENS         ?= 1024
 SYSTEM_PROMPT      ?=
 HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
+# Least ms between two frames of one reply (main.yml's FrameIntervalMs; docs/capacity.md); 0: a frame per delta.
+FRAME_INTERVAL_MS  ?= 125
 ALARM_EMAIL ?=
 
 VENV   := .venv
@@ -43,9 +45,10 @@ PACKAGED := build/main.packaged.yml
 # Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
+REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web vendor load bench mutate rehearse package deploy deploy-iam deploy-main \
+.PHONY: help setup test slow lint local web vendor load bench capacity mutate rehearse package deploy deploy-iam deploy-main \
 	outputs logs dashboard delete clean user token
 
 help: ## List the targets
@@ -96,7 +99,8 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
-	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
+	  $(CONVERSATION_PARAMETERS:%=--parameter %) $(REPLY_PARAMETERS:%=--parameter %) \
+	  --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
 web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
 	@url="$(URL)"; auth="$(AUTH)"; client=""; \
@@ -125,12 +129,18 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer, the page's render per delta (SECTION=first-frame|relay|conversations|authorizer|render: one); writes docs/performance.md
-	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
+bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|authorizer|render: one); writes docs/performance.md
+	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
 	$(PY) -m bench.report
+
+# The model's own defaults stand for the figures left off the make line (python -m bench.capacity --help).
+CAPACITY_FIGURES = PEOPLE MESSAGES_PER_MIN REPLY_TOKENS INPUT_TOKENS TOKENS_PER_S POST_MS BEDROCK_RPM BEDROCK_TPM
+capacity: $(PY) ## Which AWS quota binds first as people chat (PEOPLE, MESSAGES_PER_MIN, REPLY_TOKENS, TOKENS_PER_S, POST_MS, FRAME_INTERVAL_MS, MAX_TOKENS, BEDROCK_RPM, BEDROCK_TPM)
+	$(PY) -m bench.capacity --frame-interval-ms $(FRAME_INTERVAL_MS) --max-tokens $(MAX_TOKENS) \
+	  $(foreach v,$(CAPACITY_FIGURES),$(if $($(v)),--$(subst _,-,$(shell echo $(v) | tr A-Z a-z)) $($(v))))
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
 	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET))
@@ -183,7 +193,7 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --no-fail-on-empty-changeset \
 	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
-	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
+	  $(CONVERSATION_PARAMETERS) $(REPLY_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
 	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='WebSocketUrl'].OutputValue" --output text); \

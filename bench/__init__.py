@@ -18,5 +18,6 @@ middle. Prints a table and writes bench/results.json.
 
 First, the time-to-first-frame section (bench/first_frame.py, writes bench/first_frame.json): the article's
 synchronous handler against the asynchronous path that ships, warm and cold. `make bench SECTION=first-frame` runs
-only it (about a minute); `SECTION=relay` only the cells above.
+only it (about a minute); `SECTION=relay` only the cells above. Then frame pacing (bench/pacing.py, writes
+bench/pacing.json): posts per second per reply at FrameIntervalMs 0 and the default; `SECTION=pacing` only it.
 """

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import first_frame, static, streams
+from bench import first_frame, pacing, static, streams
 from bench.report import LATENCIES, RATES, first_frame_table, relay_table
 from emulator.bedrock import BedrockStandIn
 from emulator.runtime import stop_forkserver
@@ -17,6 +17,7 @@ from emulator.runtime import stop_forkserver
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
 FIRST_FRAME_RESULTS = Path(__file__).with_name("first_frame.json")
+PACING_RESULTS = Path(__file__).with_name("pacing.json")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -27,8 +28,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--serial-reps", type=int, default=3, help="per serial cell (default %(default)s)")
     parser.add_argument("--output", type=Path, help="(default bench/results.json, or bench/first_frame.json)")
     parser.add_argument(
-        "--section", choices=["all", "relay", "first-frame"], default="all", help="run only one (default all)"
+        "--section", choices=["all", "relay", "first-frame", "pacing"], default="all", help="run only one (default all)"
     )
+    parser.add_argument("--pacing-reps", type=int, default=3, help="per frame-pacing cell (default %(default)s)")
     parser.add_argument("--warm-reps", type=int, default=25, help="first-frame warm replies per path")
     parser.add_argument("--cold-reps", type=int, default=5, help="first-frame cold replies per path")
     return parser.parse_args(argv)
@@ -109,6 +111,31 @@ def line(c: dict) -> str:
     )
 
 
+async def measure_pacing(reps: int) -> list[dict]:
+    reports = streams.Reports()
+    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log.addHandler(reports)
+    runtime_log.setLevel(logging.INFO)
+    standin = BedrockStandIn(rate=0, ttft_ms=0)
+    await standin.start()
+    try:
+        return await pacing.measure(standin, reports, reps)
+    finally:
+        await standin.stop()
+        runtime_log.removeHandler(reports)
+        stop_forkserver()
+
+
+def run_pacing(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    print(f"Frame pacing: FrameIntervalMs 0 and {pacing.default_interval_ms()}, a {pacing.TOKENS}-token reply")
+    cells = asyncio.run(measure_pacing(args.pacing_reps))
+    print(pacing.table(cells))
+    results = {"tokens": pacing.TOKENS, "cells": cells, "wall_s": round(time.monotonic() - started, 1)}
+    PACING_RESULTS.write_text(json.dumps(results | {"python": sys.version.split()[0]}, indent=2) + "\n")
+    print(f"Wrote {PACING_RESULTS}")
+
+
 async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
     reports = streams.Reports()
     runtime_log = logging.getLogger("emulator.runtime")
@@ -140,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.section in ("all", "first-frame"):
         run_first_frame(args)
         if args.section == "first-frame":
+            return 0
+    if args.section in ("all", "pacing"):
+        run_pacing(args)
+        if args.section == "pacing":
             return 0
     tokens = args.tokens or (1024 if args.full else 96)
     started = time.monotonic()

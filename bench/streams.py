@@ -60,10 +60,11 @@ class Reports(logging.Handler):
         return self.durations[count]
 
 
-def api_for(mode: str) -> template.Api:
-    """main.yml as deployed; for "serial", its sendtext route runs the article's loop (synchronously, with the
-    model id StreamReply has) instead of starting StreamReply."""
-    api = template.load(ROOT / "main.yml")
+def api_for(mode: str, frame_interval_ms: int | None = 0) -> template.Api:
+    """main.yml as deployed with FrameIntervalMs (None: the template's default); for "serial", its sendtext route
+    runs the article's loop (synchronously, with the model id StreamReply has) instead of starting StreamReply."""
+    parameters = {} if frame_interval_ms is None else {"FrameIntervalMs": str(frame_interval_ms)}
+    api = template.load(ROOT / "main.yml", parameters=parameters)
     if mode == "relay":
         return api
     route = api.routes["sendtext"]
@@ -79,8 +80,11 @@ def api_for(mode: str) -> template.Api:
 
 
 @contextlib.asynccontextmanager
-async def gateway(mode: str, standin: BedrockStandIn, latency_ms: float) -> AsyncIterator[Gateway]:
-    emulator = Gateway(api_for(mode), function_environment(standin.url), port=0, post_latency_ms=latency_ms)
+async def gateway(
+    mode: str, standin: BedrockStandIn, latency_ms: float, frame_interval_ms: int | None = 0
+) -> AsyncIterator[Gateway]:
+    api = api_for(mode, frame_interval_ms)
+    emulator = Gateway(api, function_environment(standin.url), port=0, post_latency_ms=latency_ms)
     await emulator.start()
     try:
         yield emulator

@@ -4,10 +4,14 @@ one closing frame (`end` or `error`) once the caller has stored the turn.
 The handler's thread reads the stream; one sender thread posts frames in order. When the sender is idle,
 a delta goes out as its own frame the moment it arrives (the original article's behaviour, no timers).
 When a post is still in flight, the deltas that arrive meanwhile are joined into the next frame, so the
-client is never more than one post behind the model however slow each post is (issue #5).
+client is never more than one post behind the model however slow each post is (issue #5). With a frame
+interval (issue 28), the sender also waits out the interval after each post, joining what arrives meanwhile: every
+post counts against API Gateway's account-wide requests per second, so fewer, longer frames let more replies
+stream at once. The first delta still goes at once, and the rest as soon as the model ends.
 """
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,12 +20,18 @@ from connections import ClientGone
 from protocol import FRAME_LIMIT_BYTES, end_frame, error_frame, model_failure
 from reply.outcome import Outcome
 
+# The least time between the starts of two posts to one connection (main.yml's FrameIntervalMs). Unset: 0, every
+# delta as soon as the sender is free.
+FRAME_INTERVAL_MS = float(os.environ.get("FRAME_INTERVAL_MS", "0"))
+
 
 class _Outbox:
     """Deltas waiting for the sender, already JSON-escaped, until the reply has no more."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, interval_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._limit = limit
+        self._interval_s, self._clock = interval_s, clock
+        self._due = float("-inf")  # when the next frame may go: the first goes at once
         self._cond = threading.Condition()
         self._pending: list[str] = []
         self._closed = False
@@ -51,12 +61,14 @@ class _Outbox:
             self._cond.notify()
 
     def take(self) -> str | None:
-        """The next frame to post: every waiting delta that fits, joined; None once there are no more."""
+        """The next frame to post: every waiting delta that fits, joined; None once there are no more. Waits
+        for the interval after the last frame was taken, unless the reply has ended (its end is never delayed)."""
         with self._cond:
-            while not (self._pending or self._closed or self.stopped):
-                self._cond.wait()
+            while not (self._closed or self.stopped) and (not self._pending or self._clock() < self._due):
+                self._cond.wait(max(self._due - self._clock(), 0) if self._pending else None)
             if self.stopped or not self._pending:
                 return None
+            self._due = self._clock() + self._interval_s
             size, count = 2, 0
             for piece in self._pending:
                 if count and size + len(piece) > self._limit:
@@ -89,13 +101,16 @@ def relay(
     close_stream: Callable[[], None],
     outcome: Outcome,
     limit: int = FRAME_LIMIT_BYTES,
+    interval_ms: float = FRAME_INTERVAL_MS,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Outcome:
     """Post every text delta of an InvokeModelWithResponseStream body into `outcome`; the closing frame is `close`'s.
 
     `send` posts one frame and raises ClientGone when the client has left; then reading stops at the next
-    event and `close_stream` ends the model's work, so no tokens are generated for nobody.
+    event and `close_stream` ends the model's work, so no tokens are generated for nobody. After the first frame,
+    at most one frame per `interval_ms` (measured on `clock`, seconds), joining the deltas that arrive meanwhile.
     """
-    outbox = _Outbox(limit)
+    outbox = _Outbox(limit, interval_ms / 1000, clock)
     sender = threading.Thread(target=_send_all, args=(outbox, send, outcome), name="relay-sender")
     sender.start()
     try:

@@ -32,7 +32,8 @@ def test_sign_in_resources_exist_only_when_it_is_on(name, condition):
 
 def test_only_the_sign_in_resources_are_conditional():
     conditional = {name for name, r in RESOURCES.items() if "Condition" in r}
-    assert conditional - {"AlarmTopic"} == set(AUTH_RESOURCES)  # the alarm topic exists only with AlarmEmail (#13)
+    # The alarm topic exists only with AlarmEmail (#13), the Bedrock TPM alarm only with BedrockTpmAlarmAt (#28).
+    assert conditional - {"AlarmTopic", "BedrockTpmAlarm"} == set(AUTH_RESOURCES)
 
 
 def test_connect_route_uses_the_authorizer_only_when_on():

@@ -200,8 +200,9 @@ def test_the_closing_frame_waits_for_the_deltas_before_it():
     assert sender.frames[:2] == ['"a"', '"b"'] and json.loads(sender.frames[2])["type"] == "end"
 
 
+@pytest.mark.parametrize("interval_ms", [0, 1])
 @pytest.mark.parametrize("seed", range(6))
-def test_order_and_content_survive_any_interleaving(seed):
+def test_order_and_content_survive_any_interleaving(seed, interval_ms):
     """The one stress-style test: real threads, random pacing on both sides. It asserts nothing about timing
     (only that no piece is lost, repeated or reordered, and `end` comes last), so load cannot fail it."""
     rng = random.Random(seed)
@@ -219,7 +220,7 @@ def test_order_and_content_survive_any_interleaving(seed):
         time.sleep(delays[len(frames) % len(delays)] * 2)
         frames.append(frame)
 
-    relay(jittery(), send, lambda: None)
+    relay(jittery(), send, lambda: None, interval_ms=interval_ms)
     assert "".join(json.loads(f) for f in frames[:-1]) == "".join(pieces)
     assert json.loads(frames[-1])["type"] == "end"
 
@@ -388,3 +389,104 @@ def test_other_events_and_other_delta_types_are_not_text():
     frames: list[str] = []
     outcome = relay(events, frames.append, lambda: None)
     assert frames[0] == '"only this"' and outcome.deltas == 1 and len(frames) == 2
+
+
+# --- frame pacing (issue 28) --------------------------------------------------------------------------------------
+# The fake clock moves only when a test moves it, and the interval is long in real seconds too, so the sender wakes
+# only when a delta arrives or the reply ends: what it posts is decided by the test, never by the machine's speed.
+PACE_MS = 1_000_000
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_paced_sender_posts_the_first_delta_at_once_then_one_joined_frame_per_interval():
+    script, stream, sender, clock = events(PIECES), Stream(), Sender(), Clock()
+    run = Run(stream, sender, interval_ms=PACE_MS, clock=clock)
+    stream.feed(*script[:3])
+    sender.wait_posted(1)  # the first delta waits for nothing
+    stream.feed(*script[3:12])
+    stream.wait_handled(12)  # w1..w9 arrived within the interval: they wait
+    assert sender.attempts == 1
+    clock.now += PACE_MS / 1000  # the interval is over: the next delta goes with the ones waiting
+    stream.feed(script[12])
+    sender.wait_posted(2)
+    stream.feed(*script[13:22])
+    stream.wait_handled(22)
+    clock.now += PACE_MS / 2000  # half an interval later: still waiting
+    stream.feed(script[22])
+    stream.wait_handled(23)
+    assert sender.attempts == 2
+    clock.now += PACE_MS / 2000
+    stream.feed(script[23])
+    sender.wait_posted(3)
+    stream.feed(*script[24:], END)
+    outcome = run.outcome()
+    # The delta that arrives as the interval ends may go with the waiting ones or wait for the next interval (the
+    # sender may see the clock move before that delta is queued): either is right. Nothing else may differ.
+    texts = [json.loads(f) for f in sender.frames[:4]]
+    assert texts[0] == PIECES[0]
+    assert texts[1] in ("".join(PIECES[1:10]), "".join(PIECES[1:11]))
+    second = 1 + len(texts[1].split())
+    assert texts[2] in ("".join(PIECES[second:21]), "".join(PIECES[second:22]))
+    assert texts[3] == "".join(PIECES[second + len(texts[2].split()) :]), "the last goes when the model ends"
+    assert sender.control() == [
+        {"type": "end", "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 60}}
+    ]
+    assert (outcome.deltas, outcome.frames, outcome.text) == (60, 5, "".join(PIECES))
+
+
+def test_paced_last_frame_and_closing_frame_go_as_soon_as_the_model_ends():
+    script, stream, sender, clock = events(["a", "b", "c"]), Stream(), Sender(), Clock()
+    run = Run(stream, sender, interval_ms=PACE_MS, clock=clock)
+    stream.feed(*script[:3])
+    sender.wait_posted(1)
+    stream.feed(*script[3:], END)  # the clock never moves: only the end can release "bc"
+    outcome = run.outcome()
+    assert sender.frames[:2] == ['"a"', '"bc"'] and json.loads(sender.frames[2])["type"] == "end"
+    assert outcome.frames == 3
+
+
+def test_paced_sender_posts_when_the_interval_expires_without_another_delta():
+    script, stream, sender = events(["a", "b", "c"]), Stream(), Sender()
+    run = Run(stream, sender, interval_ms=5)  # the real clock: nothing but the interval's end can post "b"
+    stream.feed(*script[:3])
+    sender.wait_posted(1)
+    stream.feed(script[3])
+    sender.wait_posted(2)
+    stream.feed(*script[4:], END)
+    run.outcome()
+    assert sender.frames[:3] == ['"a"', '"b"', '"c"']
+
+
+def test_interval_zero_never_waits_on_the_clock():
+    script, stream, sender, clock = events(PIECES[:10]), Stream(), Sender(), Clock()
+    run = Run(stream, sender, interval_ms=0, clock=clock)  # the clock never moves
+    stream.feed(*script[:2])
+    for n, event in enumerate(script[2:12], start=1):
+        stream.feed(event)
+        sender.wait_posted(n)
+    stream.feed(*script[12:], END)
+    run.outcome()
+    assert sender.frames[:-1] == [json.dumps(p) for p in PIECES[:10]]
+
+
+def test_paced_frames_joined_over_an_interval_stay_under_the_32_kb_frame():
+    pieces = ["a"] + ["y" * 700] * 100 + ["z" * 40_000]  # 110 KB arriving within one interval
+    script, stream, sender, clock = events(pieces), Stream(), Sender(), Clock()
+    run = Run(stream, sender, interval_ms=PACE_MS, clock=clock)
+    stream.feed(*script[:3])
+    sender.wait_posted(1)
+    stream.feed(*script[3:-4])
+    stream.wait_handled(len(script) - 4)
+    clock.now += PACE_MS / 1000  # the last delta ends the interval: one full frame, the rest when the model ends
+    stream.feed(*script[-4:], END)
+    run.outcome()
+    assert all(len(f.encode()) <= 32 * 1024 for f in sender.frames)
+    assert max(len(f.encode()) for f in sender.frames) > 30 * 1024, "frames are filled, not one delta each"
+    assert sender.text() == "".join(pieces)

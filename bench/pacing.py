@@ -1,0 +1,103 @@
+"""Frame pacing (issue 28): the relay at FrameIntervalMs=0 (every delta as soon as the sender is free) against
+main.yml's default interval, through the emulator.
+
+Per (interval, model rate, post latency L) cell: posts per second per reply ((delta frames + the end frame) over
+the model's stream time: what one streaming reply costs of API Gateway's account-wide requests per second), the
+last delta's delay after the model's last chunk, and the first frame's delay after the model's first chunk. The
+reply is 400 tokens, a typical chat answer: long enough that the first and last frames (which pacing never delays)
+do not swamp the rate. `make bench SECTION=pacing` (3 repetitions per cell, about 4 minutes on 2 cores); bench
+docs and docs/capacity.md quote its table; writes bench/pacing.json.
+"""
+
+import statistics
+
+from bench import streams
+from emulator.bedrock import BedrockStandIn
+from emulator.template import load
+
+RATES = (50, 150, 400)  # tokens/s from the model
+LATENCIES = (0, 10, 30)  # ms each post to @connections takes
+TOKENS = 400
+
+
+def default_interval_ms() -> int:
+    return int(load(streams.ROOT / "main.yml").functions["StreamReplyFunction"].environment["FRAME_INTERVAL_MS"])
+
+
+async def measure(standin: BedrockStandIn, reports: streams.Reports, reps: int, tokens: int = TOKENS) -> list[dict]:
+    cells = []
+    for interval in (0, default_interval_ms()):
+        for latency in LATENCIES:
+            async with streams.gateway("relay", standin, latency, interval) as emulator:
+                await streams.reply(emulator, standin, reports, "relay", "[standin tokens=8] warm", 8)
+                for rate in RATES:
+                    samples = []
+                    for rep in range(reps):
+                        text = f"[standin tokens={tokens} rate={rate} ttft_ms=0] Plan a trip ({interval} {rate} {rep})"
+                        samples.append(await streams.reply(emulator, standin, reports, "relay", text, tokens))
+                    cells.append(cell(interval, rate, latency, samples))
+                    print(line(cells[-1]), flush=True)
+    return cells
+
+
+def cell(interval: int, rate: int, latency: int, samples: list[streams.Sample]) -> dict:
+    posts = [(s.frames + 1) / (s.stream_ms / 1000) for s in samples]
+    return {
+        "interval_ms": interval,
+        "tok_s": rate,
+        "latency_ms": latency,
+        "reps": len(samples),
+        "stream_ms": round(statistics.median(s.stream_ms for s in samples), 1),
+        "frames": statistics.median(s.frames for s in samples),
+        "posts_per_s": round(statistics.median(posts), 2),
+        "last_delta_ms": {
+            "median": round(statistics.median(s.overhead_ms for s in samples), 1),
+            "max": round(max(s.overhead_ms for s in samples), 1),
+        },
+        "first_frame_ms": round(statistics.median(s.first_frame_ms for s in samples), 1),
+    }
+
+
+def line(c: dict) -> str:
+    return (
+        f"  interval {c['interval_ms']:>3} ms  {c['tok_s']:>4} tok/s  L={c['latency_ms']:>2} ms  "
+        f"posts/s {c['posts_per_s']:>6.1f}  frames {c['frames']:>4.0f}  "
+        f"last delta +{c['last_delta_ms']['median']:.1f} ms (max {c['last_delta_ms']['max']:.1f})  "
+        f"first +{c['first_frame_ms']:.1f} ms"
+    )
+
+
+def check(paced: dict, today: dict) -> list[str]:
+    """Issue 28's targets for a paced cell; the misses, as text."""
+    interval, latency, misses = paced["interval_ms"], paced["latency_ms"], []
+    if paced["tok_s"] == 150 and paced["posts_per_s"] > 10:
+        misses.append("posts/s > 10 at 150 tok/s")
+    if paced["last_delta_ms"]["max"] > interval + latency + 5:
+        misses.append(f"last delta > interval + L + 5 = {interval + latency + 5} ms")
+    if paced["first_frame_ms"] > today["first_frame_ms"] + 5:
+        misses.append("first frame later than today's")
+    return misses
+
+
+def table(cells: list[dict]) -> str:
+    """Markdown: interval 0 and the default side by side per (rate, L), with the targets."""
+    interval = max(c["interval_ms"] for c in cells)
+    rows = [
+        f"| tok/s | L ms | posts/s per reply, 0 / {interval} ms | frames | last delta after the model ms (max) | "
+        "first frame ms | targets |",
+        "|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    by_key = {(c["interval_ms"], c["tok_s"], c["latency_ms"]): c for c in cells}
+    for rate in RATES:
+        for latency in LATENCIES:
+            today, paced = by_key[(0, rate, latency)], by_key[(interval, rate, latency)]
+            misses = check(paced, today)
+            rows.append(
+                f"| {rate} | {latency} | {today['posts_per_s']:.1f} / {paced['posts_per_s']:.1f} | "
+                f"{today['frames']:.0f} / {paced['frames']:.0f} | "
+                f"{today['last_delta_ms']['median']:.1f} ({today['last_delta_ms']['max']:.1f}) / "
+                f"{paced['last_delta_ms']['median']:.1f} ({paced['last_delta_ms']['max']:.1f}) | "
+                f"{today['first_frame_ms']:.1f} / {paced['first_frame_ms']:.1f} | "
+                f"{'met' if not misses else '; '.join(misses)} |"
+            )
+    return "\n".join(rows)
