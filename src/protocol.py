@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     CONVERSATION_BUSY = "ConversationBusy"  # a reply in that conversation is still streaming: wait for its end
     UNAUTHORIZED = "Unauthorized"  # the token that opened the connection has expired: reconnect with a fresh one
     QUOTA_EXCEEDED = "QuotaExceeded"  # the principal's daily token budget is used up
+    TOO_MANY_REPLIES = "TooManyReplies"  # the principal's other replies are still streaming: wait for one to end
     REPLY_TOO_LONG = "ReplyTooLong"  # the reply reached its time limit (15 minutes) and was cut short
 
 
@@ -68,7 +69,12 @@ REPLY_NOT_STARTED = ProtocolError(
 REPLY_FAILED = ProtocolError(ErrorCode.INTERNAL, "The reply failed on our side; try again.", "ReplyFailed")
 REPLY_TOO_LONG = ProtocolError(ErrorCode.REPLY_TOO_LONG, "The reply reached its time limit and was cut short.")
 SIGNIN_EXPIRED = ProtocolError(ErrorCode.UNAUTHORIZED, "Your sign-in has expired. Reconnect with a fresh token.")
-BUDGET_EXHAUSTED = ProtocolError(ErrorCode.QUOTA_EXCEEDED, "Today's token budget is used up; it renews at 00:00 UTC.")
+BUDGET_EXHAUSTED = ProtocolError(
+    ErrorCode.QUOTA_EXCEEDED, "Today's token budget does not cover this reply; it renews at 00:00 UTC."
+)
+TOO_MANY_REPLIES = ProtocolError(
+    ErrorCode.TOO_MANY_REPLIES, "Your other replies are still streaming; send this again when one has ended."
+)
 
 
 def delta_frame(text: str) -> str:
@@ -88,10 +94,16 @@ def _conversation(conversation_id: str | None) -> dict:
 
 
 def end_frame(
-    stop_reason: str | None, input_tokens: int | None, output_tokens: int | None, conversation_id: str | None = None
+    stop_reason: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    conversation_id: str | None = None,
+    budget: dict | None = None,
 ) -> str:
+    """The reply's end; `budget` ({"limit", "remaining"}, input-token equivalents) when a daily budget applies."""
     usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
-    return json.dumps({"type": "end", "stop_reason": stop_reason, "usage": usage, **_conversation(conversation_id)})
+    frame = {"type": "end", "stop_reason": stop_reason, "usage": usage, **_conversation(conversation_id)}
+    return json.dumps(frame | ({"budget": budget} if budget else {}))
 
 
 def error_frame(error: ProtocolError, conversation_id: str | None = None) -> str:

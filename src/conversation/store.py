@@ -269,12 +269,25 @@ def finish(turn: Turn) -> None:
         raise
 
 
-def delete(conversation_id: str, numbers: list[int]) -> None:
-    """Delete these turns now (BatchWriteItem, 25 at a time, unprocessed ones sent again)."""
-    for start in range(0, len(numbers), BATCH_ITEMS):
+def bury(turns: list[Turn], expires_at: int) -> None:
+    """Replace these turns with tombstones now: no text, no owner, only the status `forgotten` and the event id of
+    the message that made each, until `expires_at`. A late second delivery of that message then finds its turn
+    taken by itself and sends nothing, and no message can be stored there again (BatchWriteItem, 25 at a time,
+    unprocessed ones sent again)."""
+    for start in range(0, len(turns), BATCH_ITEMS):
         requests = [
-            {"DeleteRequest": {"Key": {"pk": {"S": conversation_id}, "sk": {"N": str(number)}}}}
-            for number in numbers[start : start + BATCH_ITEMS]
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": {"S": turn.conversation_id},
+                        "sk": {"N": str(turn.number)},
+                        "status": {"S": FORGOTTEN},
+                        "expiresAt": {"N": str(expires_at)},
+                        **({"eventId": {"S": turn.event_id}} if turn.event_id else {}),
+                    }
+                }
+            }
+            for turn in turns[start : start + BATCH_ITEMS]
         ]
         pending = {TABLE: requests}
         for attempt in range(5):
@@ -283,24 +296,53 @@ def delete(conversation_id: str, numbers: list[int]) -> None:
             if not pending:
                 break
         else:
-            raise RuntimeError("DynamoDB left deletes unprocessed after 5 attempts")
+            raise RuntimeError("DynamoDB left tombstones unprocessed after 5 attempts")
 
 
-def _budget_key(owner: str, day: str) -> dict:
+def _meter_key(owner: str, day: str) -> dict:
     return {"pk": {"S": f"budget#{owner}#{day}"}, "sk": {"N": "0"}}
 
 
-def spent(owner: str, day: str) -> int:
-    """The tokens counted against `owner` on `day` (YYYY-MM-DD, UTC) so far."""
-    item = client.get_item(TableName=TABLE, Key=_budget_key(owner, day), ConsistentRead=True).get("Item", {})
-    return _get(item, "outputTokens", 0)
+def meter(
+    owner: str,
+    day: str,
+    units: int,
+    in_flight: int,
+    room: int | None = None,
+    max_in_flight: int | None = None,
+    expires_at: int | None = None,
+) -> int:
+    """Add `units` to the owner's spend for `day` and `in_flight` to its replies in flight, in one atomic update;
+    only while the spend is at most `room` and fewer than `max_in_flight` are in flight (else Conflict). Returns
+    the spend after the update."""
+    conditions, values = [], {":units": {"N": str(units)}, ":flight": {"N": str(in_flight)}}
+    if room is not None:
+        conditions.append("(attribute_not_exists(spent) OR spent <= :room)")
+        values[":room"] = {"N": str(room)}
+    if max_in_flight is not None:
+        conditions.append("(attribute_not_exists(inFlight) OR inFlight < :most)")
+        values[":most"] = {"N": str(max_in_flight)}
+    update = "ADD spent :units, inFlight :flight"
+    if expires_at is not None:
+        update += " SET expiresAt = if_not_exists(expiresAt, :expires)"
+        values[":expires"] = {"N": str(expires_at)}
+    try:
+        response = client.update_item(
+            TableName=TABLE,
+            Key=_meter_key(owner, day),
+            UpdateExpression=update,
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW",
+            **({"ConditionExpression": " AND ".join(conditions)} if conditions else {}),
+        )
+    except Exception as exc:
+        if _is_conflict(exc):
+            raise Conflict() from None
+        raise
+    return _get(response.get("Attributes", {}), "spent", 0)
 
 
-def spend(owner: str, day: str, tokens: int, expires_at: int) -> None:
-    """Add `tokens` to the owner's count for the day: one atomic ADD, so concurrent replies never lose a count."""
-    client.update_item(
-        TableName=TABLE,
-        Key=_budget_key(owner, day),
-        UpdateExpression="ADD outputTokens :n SET expiresAt = if_not_exists(expiresAt, :expires)",
-        ExpressionAttributeValues={":n": {"N": str(tokens)}, ":expires": {"N": str(expires_at)}},
-    )
+def meter_reading(owner: str, day: str) -> tuple[int, int]:
+    """The owner's spend and replies in flight for `day` (why `meter` refused)."""
+    stored = _stored(_meter_key(owner, day), "spent", "inFlight")
+    return stored.get("spent") or 0, stored.get("inFlight") or 0

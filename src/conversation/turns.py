@@ -161,7 +161,8 @@ def read(connection_id: str, owner: str, requested: str | None, now: float) -> t
 def forget(connection_id: str, owner: str, requested: str | None, now: float) -> str:
     """Delete every stored turn of the conversation now (expired ones too), and the connection's pointer to it.
     First a marker where the next turn would go: a reply already on its way there then finds it taken (if one got
-    there first, read again, so that turn is deleted too)."""
+    there first, read again, so that turn is deleted too). Every turn becomes a tombstone holding no text, so a
+    late second delivery of a message (Lambda's asynchronous queue is at-least-once) can never store it again."""
     try:
         conversation_id = _resolve(connection_id, requested, now)
         for _ in range(3):
@@ -173,7 +174,7 @@ def forget(connection_id: str, owner: str, requested: str | None, now: float) ->
                 continue
         else:
             raise Refusal(CONVERSATION_BUSY, conversation_id)
-        store.delete(conversation_id, [turn.number for turn in turns])
+        store.bury([turn for turn in turns if turn.status != store.FORGOTTEN], int(now) + MARKER_TTL_S)
         store.clear_current(connection_id, conversation_id)
     except (ClientError, BotoCoreError, RuntimeError) as exc:
         raise Refusal(STORE_FAILED, requested, exc) from None

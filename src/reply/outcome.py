@@ -22,6 +22,7 @@ class Outcome:
     turn: int | None = None  # the turn's number in its conversation
     history_turns: int | None = None  # stored turns the model was sent with the new text
     received: list[str] = field(default_factory=list, repr=False)  # the text of every delta frame delivered
+    budget: dict | None = None  # {"limit", "remaining"} of the owner's day, for the end frame
 
     @property
     def text(self) -> str:

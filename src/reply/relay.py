@@ -136,7 +136,9 @@ def close(outcome: Outcome, send: Callable[[str], None], conversation_id: str | 
     if outcome.error:
         frame = error_frame(outcome.error, conversation_id)
     else:
-        frame = end_frame(outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id)
+        frame = end_frame(
+            outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id, outcome.budget
+        )
     try:
         send(frame)
     except ClientGone:

@@ -10,7 +10,7 @@ from botocore.config import Config
 
 import connections
 from conversation import budget, turns
-from protocol import NOT_STARTED, ProtocolError, parse_sendtext
+from protocol import NOT_STARTED, STORE_FAILED, ProtocolError, parse_sendtext
 from reply import handover
 from reply.outcome import Outcome
 from reply.relay import close
@@ -31,10 +31,10 @@ def start(connection_id: str, request_context: dict, body: str | None, now: floa
     send = partial(connections.post, connection_id)
     outcome = Outcome()
     try:
-        session.check(request_context, now)  # an expired sign-in or a spent budget: no reply at all
-        budget.check(owner, now)
+        session.check(request_context, now)  # an expired sign-in: no reply at all
         request = parse_sendtext(body)
         begun = turns.begin(connection_id, owner, request, now, request_id)
+        reservation = budget.reserve(owner, begun.messages, now)  # or QuotaExceeded, TooManyReplies
     except ProtocolError as error:
         outcome.error = error
         close(outcome, send)
@@ -43,13 +43,20 @@ def start(connection_id: str, request_context: dict, body: str | None, now: floa
         outcome.error, outcome.cause = refusal.error, refusal.cause
         close(outcome, send, refusal.conversation_id)
         return outcome
+    except Exception as exc:  # the meter could not be read or written: no reply without a bound on its cost
+        outcome.error, outcome.cause = STORE_FAILED, exc
+        close(outcome, send)
+        return outcome
     log("request", level="DEBUG", text=request.text)  # the user's text: DEBUG only
     outcome.turn, outcome.history_turns = begun.turn.number, begun.history_turns
     try:
         client.invoke(
-            FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=handover.encode(connection_id, begun)
+            FunctionName=REPLY_FUNCTION,
+            InvocationType="Event",
+            Payload=handover.encode(connection_id, begun, reservation),
         )
-    except Exception as exc:  # nothing was reserved: the conversation takes the next message as it is
+    except Exception as exc:  # no turn was reserved: the conversation takes the next message as it is
         outcome.error, outcome.cause = NOT_STARTED, exc
+        budget.settle(reservation, 0)
         close(outcome, send, begun.turn.conversation_id)
     return outcome

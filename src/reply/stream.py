@@ -27,8 +27,9 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
         turns.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
     except store.Duplicate:
         return None
-    except turns.Refusal as refusal:  # nothing reserved, nothing to store
+    except turns.Refusal as refusal:  # nothing reserved, nothing to store, nothing spent
         outcome.error, outcome.cause = refusal.error, refusal.cause
+        _settle(given.reservation, outcome, 0)
         close(outcome, send, refusal.conversation_id)
         return outcome
     try:
@@ -38,13 +39,14 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
     else:
         relay(stream, send, stream.close, outcome)
     _store(begun, outcome)
+    _settle(given.reservation, outcome, _billed(begun, outcome))
     close(outcome, send, begun.turn.conversation_id)
     return outcome
 
 
 def _store(begun: turns.Begun, outcome: Outcome) -> None:
-    """Store the turn's outcome and count its tokens. A reply that could not be stored ends in an error frame, so
-    the client knows the model will not remember it; a failed count is logged, not the client's problem."""
+    """Store the turn's outcome. A reply that could not be stored ends in an error frame, so the client knows the
+    model will not remember it."""
     try:
         turns.finish(
             begun,
@@ -56,7 +58,24 @@ def _store(begun: turns.Begun, outcome: Outcome) -> None:
         )
     except Exception as exc:
         outcome.error, outcome.cause = NOT_STORED, outcome.cause or exc
-    try:  # without usage, the deltas (~1 token each)
-        budget.spend(begun.turn.owner, outcome.output_tokens or outcome.deltas, time.time())
+
+
+def _billed(begun: turns.Begun, outcome: Outcome) -> int:
+    """What the model billed, in input-token equivalents: its usage; without one (it failed before reporting),
+    the input estimated as the reservation did and ~1 token per delta; no stream at all, nothing."""
+    if outcome.input_tokens is None and not outcome.deltas:
+        return 0
+    input_tokens = outcome.input_tokens if outcome.input_tokens is not None else budget.input_estimate(begun.messages)
+    return budget.cost(input_tokens, outcome.output_tokens or outcome.deltas)
+
+
+def _settle(reservation: budget.Reservation | None, outcome: Outcome, units: int) -> None:
+    """Settle the reply's reservation; the end frame says what is left. A failed settle is logged, not the
+    client's problem (the reservation stays counted: the bound holds)."""
+    try:
+        remaining = budget.settle(reservation, units)
     except Exception as exc:
         log("budget", level="ERROR", cause=repr(exc))
+        return
+    if remaining is not None:
+        outcome.budget = {"limit": budget.BUDGET, "remaining": remaining}

@@ -74,9 +74,10 @@ def test_the_deployed_authorizer_imports_from_the_zip_with_its_environment(rehea
     (zipped,) = (body for key, body in bucket["Objects"].items() if not key.endswith(".template"))
     archive = tmp_path / "code.zip"
     archive.write_bytes(zipped)
-    assert "authorizer.py" in zipfile.ZipFile(archive).namelist()
+    module = function["Handler"].rpartition(".")[0]  # handlers.authorizer: a package path from the zip's root
+    assert module.replace(".", "/") + ".py" in zipfile.ZipFile(archive).namelist()
     result = subprocess.run(
-        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import authorizer", str(archive)],
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); import {module}", str(archive)],
         # moto leaves out TOKEN_AUDIENCE: it is a Ref to the app client, which moto does not create.
         env={"TOKEN_AUDIENCE": "client-id", **function["Environment"]["Variables"], "AWS_REGION": REGION},
         capture_output=True,

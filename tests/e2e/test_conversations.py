@@ -109,7 +109,7 @@ async def test_history_comes_back_in_numbered_frames_under_32_kb_that_rejoin_who
     }
 
 
-async def test_forget_deletes_the_conversation_at_once_and_the_next_message_starts_afresh(chat, standin):
+async def test_forget_deletes_the_text_at_once_and_the_next_message_starts_afresh(chat, standin):
     async with chat() as gateway, websockets.connect(gateway.url) as ws:
         await turn(ws, f"{SHORT} Secret one")
         _, end = await turn(ws, f"{SHORT} Secret two")
@@ -121,8 +121,13 @@ async def test_forget_deletes_the_conversation_at_once_and_the_next_message_star
         await ws.send(json.dumps({"action": "history", "conversationId": end["conversationId"]}))
         history = await receive_json(ws)
     assert forgotten == {"type": "forgotten", "conversationId": end["conversationId"]}
-    # Gone from the store now, not at TTL time: only forget's marker stays (no text, no owner), for an hour.
-    assert [(row["status"], set(row)) for row in left] == [("forgotten", {"pk", "sk", "status", "expiresAt"})]
+    # Gone from the store now, not at TTL time: each turn a tombstone with the id of the message that made it, and
+    # forget's marker where the next would go (no text, no owner), for an hour: no message can be stored there again.
+    assert [(row["status"], set(row)) for row in left] == [
+        ("forgotten", {"pk", "sk", "status", "expiresAt", "eventId"}),
+        ("forgotten", {"pk", "sk", "status", "expiresAt", "eventId"}),
+        ("forgotten", {"pk", "sk", "status", "expiresAt"}),
+    ]
     assert fresh["conversationId"] != end["conversationId"]
     assert standin.find(f"{SHORT} After forgetting")[-1].messages == 1
     assert gone["code"] == history["code"] == "ConversationNotFound"
@@ -145,7 +150,11 @@ async def test_a_reply_still_on_its_way_when_its_conversation_is_forgotten_is_no
         left = stored(gateway, first["conversationId"])
     assert forgotten == {"type": "forgotten", "conversationId": first["conversationId"]}
     assert (late["type"], late["code"]) == ("error", "ConversationNotFound") and "conversationId" not in late
-    assert [row["status"] for row in left] == ["forgotten"]  # the marker alone: no text of either message
+    # Turn 1's tombstone and the marker at 2: no text of either message.
+    assert [(row["status"], set(row)) for row in left] == [
+        ("forgotten", {"pk", "sk", "status", "expiresAt", "eventId"}),
+        ("forgotten", {"pk", "sk", "status", "expiresAt"}),
+    ]
     assert standin.find(f"{SHORT} On its way") == []
 
 

@@ -132,12 +132,16 @@ async def test_two_users_cannot_reach_each_other_s_conversations(signed_in):
 
 
 async def test_the_daily_budget_runs_out_with_quota_exceeded_per_user(stack, standin):
-    async with stack(DailyTokenBudget="5") as signed_in:
+    # A reply's worst case: 50 output tokens at 5 each, and the article's ~10 input tokens at 1.25: ~265 units.
+    async with stack(DailyTokenBudget="400", MaxTokens="50") as signed_in:
         carol, dave = await connected(signed_in, "carol"), await connected(signed_in, "dave")
         try:
-            await carol.send(sendtext(ARTICLE))  # more than 5 output tokens: allowed, then counted
+            await carol.send(sendtext(ARTICLE))  # fits; what it cost is counted when it ends
             _, first = await read_reply(carol)
-            assert first["type"] == "end" and first["usage"]["output_tokens"] > 5
+            usage = first["usage"]
+            billed = usage["input_tokens"] + 5 * usage["output_tokens"]
+            assert first["type"] == "end" and first["budget"] == {"limit": 400, "remaining": 400 - billed}
+            assert 400 - billed < 265  # so the next reply's worst case no longer fits
             calls = len(standin.streams)
             await carol.send(sendtext(ARTICLE))
             _, second = await read_reply(carol)

@@ -128,10 +128,12 @@ def test_the_streaming_function_has_time_for_any_reply_and_sendtext_answers_with
     assert FUNCTIONS["SendTextFunction"]["Properties"]["Timeout"] <= 29
 
 
-def test_reply_concurrency_caps_streamreply_only_when_set():
-    # 0 must mean "no cap": a reserved concurrency of 0 would throttle every reply.
+def test_reply_concurrency_caps_streamreply_by_default_and_0_lifts_the_cap():
+    # Safe by default (issue 23): a bound on replies at once. 0 must mean "no cap": a reserved concurrency of 0
+    # would throttle every reply.
     param = MAIN["Parameters"]["ReplyConcurrency"]
-    assert param["Default"] == 0 and param["MinValue"] == 0
+    assert param["Default"] == 100 and param["MinValue"] == 0
+    assert MAIN["Parameters"]["ReplyConcurrencyAlarmAt"]["Default"] == 80  # the alarm fires before the cap binds
     assert MAIN["Conditions"]["CapReplies"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ReplyConcurrency"}, "0"]}]}
     reserved = FUNCTIONS["StreamReplyFunction"]["Properties"]["ReservedConcurrentExecutions"]
     assert reserved == {"Fn::If": ["CapReplies", {"Ref": "ReplyConcurrency"}, {"Ref": "AWS::NoValue"}]}
@@ -256,7 +258,8 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_a_deliberate
 @pytest.mark.parametrize(
     ("role", "actions"),
     [
-        ("SendTextRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]),  # no turn writes
+        # No turn writes: UpdateItem reserves the reply's budget.
+        ("SendTextRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]),
         (
             "ConversationsRoleName",
             [
@@ -496,3 +499,17 @@ def test_the_account_logs_role_is_created_and_kept_or_left_alone():
     assert role["Condition"] == account["Condition"] == "CreateApiGatewayLogsRole"
     assert role["DeletionPolicy"] == account["DeletionPolicy"] == "Retain"
     assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogsRoleForAccount", "Arn"]}
+
+
+def test_the_defaults_bound_the_daily_spend_and_turning_the_bound_off_is_explicit():
+    """Issue 23, finding 3: the defaults were an open, unmetered Bedrock proxy."""
+    parameters = MAIN["Parameters"]
+    assert parameters["Auth"]["Default"] == "none"  # the article's wscat exchange still works out of the box
+    assert parameters["DailyTokenBudget"]["Default"] == 1_000_000 and parameters["DailyTokenBudget"]["MinValue"] == 0
+    assert parameters["MaxRepliesInFlight"]["Default"] == 2
+    for function in ("SendTextFunction", "StreamReplyFunction"):
+        variables = FUNCTIONS[function]["Properties"]["Environment"]["Variables"]
+        assert variables["DAILY_TOKEN_BUDGET"] == {"Ref": "DailyTokenBudget"}
+    sendtext = FUNCTIONS["SendTextFunction"]["Properties"]["Environment"]["Variables"]
+    assert sendtext["MAX_REPLIES_IN_FLIGHT"] == {"Ref": "MaxRepliesInFlight"}
+    assert sendtext["MAX_TOKENS"] == {"Ref": "MaxTokens"}  # the worst case it reserves

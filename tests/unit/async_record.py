@@ -4,7 +4,7 @@ import json
 
 from table_items import CONVERSATION_ID
 
-from conversation import store, turns
+from conversation import budget, store, turns
 from reply import handover
 
 CONNECTION = "Zx1mHdJ-tjMCJgQ="
@@ -12,7 +12,9 @@ MESSAGE = "sendtext-request"  # SendText's request id: the event's
 INVOCATION = "c0ffee00-0000-4000-8000-000000000000"  # the asynchronous invocation's request id
 
 
-def record(condition: str, attempts: int, error_type: str | None = None) -> dict:
+def record(
+    condition: str, attempts: int, error_type: str | None = None, reservation: budget.Reservation | None = None
+) -> dict:
     """Lambda's invocation record (invocation-async-retain-records), as the destination receives it."""
     turn = store.Turn(CONVERSATION_ID, 3, "-", "", status="pending", event_id=MESSAGE)  # as handed over
     begun = turns.Begun(turn, [{"role": "user", "content": [{"type": "text", "text": "my secret"}]}], 2)
@@ -25,7 +27,7 @@ def record(condition: str, attempts: int, error_type: str | None = None) -> dict
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
-        "requestPayload": json.loads(handover.encode(CONNECTION, begun)),
+        "requestPayload": json.loads(handover.encode(CONNECTION, begun, reservation)),
     }
     if error_type:
         record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}

@@ -48,7 +48,7 @@ def test_history_by_id_skips_expired_turns(message_event, posts, table):
     assert [t["turn"] for t in frame["turns"]] == [2]
 
 
-def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_event, posts, table):
+def test_forget_buries_every_turn_and_deletes_the_connections_pointer_at_once(message_event, posts, table):
     items = [item(n, "q", "a") for n in range(30, 0, -1)]
     table.add_response("get_item", current())
     table.add_response("query", {"Items": items})
@@ -60,9 +60,11 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
 
     call(message_event, "forget", {"action": "forget"})
 
-    deletes = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
-    numbers = sorted(int(r["DeleteRequest"]["Key"]["sk"]["N"]) for batch in deletes for r in batch)
-    assert numbers == list(range(1, 31)) and [len(b) for b in deletes] == [25, 5]
+    buried = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
+    tombstones = [r["PutRequest"]["Item"] for batch in buried for r in batch]
+    assert sorted(int(t["sk"]["N"]) for t in tombstones) == list(range(1, 31)) and [len(b) for b in buried] == [25, 5]
+    assert all(set(t) == {"pk", "sk", "status", "expiresAt"} for t in tombstones)  # no text, no owner left
+    assert {t["status"]["S"] for t in tombstones} == {"forgotten"}
     pointer = table.calls[-1][1]
     assert pointer["Key"]["pk"] == {"S": f"connection#{CONNECTION}"}
     assert [json.loads(f) for f in posts.sent] == [{"type": "forgotten", "conversationId": CONVERSATION_ID}]
@@ -76,7 +78,7 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
     assert marker["ConditionExpression"] == "attribute_not_exists(pk)"
 
 
-def test_a_reply_that_reserved_the_next_turn_meanwhile_is_deleted_too(message_event, posts, table):
+def test_a_reply_that_reserved_the_next_turn_meanwhile_is_buried_too(message_event, posts, table):
     table.add_response("query", {"Items": [item(1, "q", "a")]})
     table.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400)  # turn 2 taken
     streaming = item(2, "q2", "", status="pending", deadline_at=int(NOW * 1000) + 60_000)
@@ -89,7 +91,7 @@ def test_a_reply_that_reserved_the_next_turn_meanwhile_is_deleted_too(message_ev
     call(message_event, "forget", {"action": "forget", "conversationId": CONVERSATION_ID})
 
     (batch,) = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
-    assert sorted(int(r["DeleteRequest"]["Key"]["sk"]["N"]) for r in batch) == [1, 2]
+    assert sorted(int(r["PutRequest"]["Item"]["sk"]["N"]) for r in batch) == [1, 2]
     assert table.calls[3][1]["Item"]["sk"] == {"N": "3"}
     assert json.loads(posts.sent[0])["type"] == "forgotten"
 

@@ -8,6 +8,7 @@ from async_record import INVOCATION, record
 from bedrock_body import frame
 from table_items import CONVERSATION_ID
 
+from conversation import budget
 from handlers import replyfailed
 
 
@@ -62,3 +63,29 @@ def test_a_client_that_left_is_logged_not_raised(table, posts, capsys):
     posts.gone()
     assert replyfailed.handler(record("RetriesExhausted", 1, "Runtime.ExitError"), None) == {"statusCode": 200}
     assert json.loads(capsys.readouterr().out)["gone"] is True
+
+
+@pytest.mark.parametrize(
+    ("condition", "units"),
+    [("EventAgeExceeded", -5000), ("RetriesExhausted", 0)],  # never ran: all back; crashed: spend unknown, kept
+)
+def test_a_reply_that_never_finished_settles_its_reservation_and_its_place_in_flight(
+    table, posts, monkeypatch, condition, units
+):
+    monkeypatch.setattr(budget, "BUDGET", 100_000)
+    reservation = budget.Reservation("user-1", "2026-11-27", 5000, in_flight=True)
+    if condition == "RetriesExhausted":
+        table.add_response("update_item", {})  # the turn marked failed
+    table.add_response(
+        "update_item",
+        {"Attributes": {"spent": {"N": "7000"}}},
+        {
+            "TableName": "conversations-test",
+            "Key": {"pk": {"S": "budget#user-1#2026-11-27"}, "sk": {"N": "0"}},
+            "UpdateExpression": "ADD spent :units, inFlight :flight",
+            "ExpressionAttributeValues": {":units": {"N": str(units)}, ":flight": {"N": "-1"}},
+            "ReturnValues": "UPDATED_NEW",
+        },
+    )
+    posts.accept()
+    replyfailed.handler(record(condition, 1, reservation=reservation), None)

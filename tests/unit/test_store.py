@@ -96,26 +96,34 @@ def test_a_caller_that_stops_early_reads_no_further_page(table):
     assert next(store.newest_first("conv-1", page=2)).number == 3
 
 
-def test_deletes_go_25_at_a_time_and_unprocessed_ones_are_sent_again(table, monkeypatch):
+def tombstone(number: int) -> dict:
+    item = {"pk": {"S": "c"}, "sk": {"N": str(number)}, "status": {"S": "forgotten"}, "expiresAt": {"N": "99"}}
+    return {"PutRequest": {"Item": item | {"eventId": {"S": f"message-{number}"}}}}
+
+
+def buried(numbers: list[int]) -> list[store.Turn]:
+    return [store.Turn("c", n, "-", "secret", "text", "complete", event_id=f"message-{n}") for n in numbers]
+
+
+def test_tombstones_go_25_at_a_time_and_unprocessed_ones_are_sent_again(table, monkeypatch):
     monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
 
     def batch(numbers: list[int]) -> dict:
-        requests = [{"DeleteRequest": {"Key": {"pk": {"S": "c"}, "sk": {"N": str(n)}}}} for n in numbers]
-        return {store.TABLE: requests}
+        return {store.TABLE: [tombstone(n) for n in numbers]}
 
     table.add_response("batch_write_item", {}, {"RequestItems": batch(list(range(1, 26)))})
     table.add_response("batch_write_item", {"UnprocessedItems": batch([27])}, {"RequestItems": batch([26, 27])})
     table.add_response("batch_write_item", {}, {"RequestItems": batch([27])})
-    store.delete("c", list(range(1, 28)))
+    store.bury(buried(list(range(1, 28))), 99)
 
 
-def test_deletes_left_unprocessed_five_times_fail(table, monkeypatch):
+def test_tombstones_left_unprocessed_five_times_fail(table, monkeypatch):
     monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
-    left = {store.TABLE: [{"DeleteRequest": {"Key": {"pk": {"S": "c"}, "sk": {"N": "1"}}}}]}
+    left = {store.TABLE: [tombstone(1)]}
     for _ in range(5):
         table.add_response("batch_write_item", {"UnprocessedItems": left})
     with pytest.raises(RuntimeError, match="after 5 attempts"):
-        store.delete("c", [1])
+        store.bury(buried([1]), 99)
 
 
 def test_clearing_the_current_conversation_only_if_it_is_still_that_one(table):
