@@ -16,8 +16,12 @@ MUTATE_JOBS ?= 2
 AUTH      ?=
 OIDC_ISSUER   ?=
 OIDC_AUDIENCE ?=
-# Output tokens per signed-in user per UTC day (everyone together when sign-in is off); 0: unlimited.
+# Input-token equivalents per signed-in user per UTC day (everyone together when sign-in is off); 0: unlimited.
+# Unset: the stack keeps its value (the default on a first deploy; docs/security.md). Likewise replies in flight
+# per signed-in user and replies streaming at once.
 DAILY_TOKEN_BUDGET ?=
+MAX_REPLIES_IN_FLIGHT ?=
+REPLY_CONCURRENCY ?=
 URL       ?=
 # Conversations (main.yml's parameters of the same names; README "Configuration").
 MAX_TOKENS         ?= 1024
@@ -140,10 +144,13 @@ bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's 
 CAPACITY_FIGURES = PEOPLE MESSAGES_PER_MIN REPLY_TOKENS INPUT_TOKENS TOKENS_PER_S POST_MS BEDROCK_RPM BEDROCK_TPM
 capacity: $(PY) ## Which AWS quota binds first as people chat (PEOPLE, MESSAGES_PER_MIN, REPLY_TOKENS, TOKENS_PER_S, POST_MS, FRAME_INTERVAL_MS, MAX_TOKENS, BEDROCK_RPM, BEDROCK_TPM)
 	$(PY) -m bench.capacity --frame-interval-ms $(FRAME_INTERVAL_MS) --max-tokens $(MAX_TOKENS) \
+	  $(if $(REPLY_CONCURRENCY),--reply-concurrency $(REPLY_CONCURRENCY)) \
 	  $(foreach v,$(CAPACITY_FIGURES),$(if $($(v)),--$(subst _,-,$(shell echo $(v) | tr A-Z a-z)) $($(v))))
 
 AUTH_PARAMETERS = $(if $(AUTH),Auth=$(AUTH)) $(if $(OIDC_ISSUER),OidcIssuer=$(OIDC_ISSUER)) \
-	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET))
+	$(if $(OIDC_AUDIENCE),OidcAudience=$(OIDC_AUDIENCE)) $(if $(DAILY_TOKEN_BUDGET),DailyTokenBudget=$(DAILY_TOKEN_BUDGET)) \
+	$(if $(MAX_REPLIES_IN_FLIGHT),MaxRepliesInFlight=$(MAX_REPLIES_IN_FLIGHT)) \
+	$(if $(REPLY_CONCURRENCY),ReplyConcurrency=$(REPLY_CONCURRENCY))
 
 mutate: $(PY) ## Mutation testing of src/ against tests/unit (mutmut; slow, not in CI): the score, then survivors
 	rm -rf mutants

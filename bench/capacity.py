@@ -28,6 +28,7 @@ class Load:
     first_token_ms: float = 600.0  # the model's time to first token: StreamReply is held, nothing posted
     post_ms: float = 10.0  # one post to @connections, from Lambda
     frame_interval_ms: float = 125.0  # FrameIntervalMs (main.yml's default)
+    reply_concurrency: float = 100  # ReplyConcurrency (main.yml's default): this stack's own cap; 0: none
     max_tokens: int = 1_024  # MaxTokens: Bedrock reserves it against tokens per minute at each request's start
     session_min: float = 30.0  # how long a person stays connected: new connections per second
     sendtext_ms: float = 100.0  # SendText's own run per message (it starts StreamReply and returns)
@@ -85,16 +86,18 @@ def bindings(load: Load, quotas: Quotas = Quotas()) -> list[Binding]:
     messages_per_s = load.people * load.messages_per_min / 60
     replies_at_once = messages_per_s * reply.held_s  # Little's law
     connections_per_s = load.people / (load.session_min * 60)
-    # A turn reads the conversation twice and writes twice (the reservation, then the turn); a read unit is 4 KB,
-    # a write unit 1 KB, and a token about 4 bytes of text.
+    # A turn reads the conversation twice and writes twice (the reservation, then the turn), plus the daily meter's
+    # two small writes (reserve, settle); a read unit is 4 KB, a write unit 1 KB, and a token about 4 bytes of text.
     read_units = 2 * math.ceil(load.input_tokens * 4 / 4096)
-    write_units = 2 * math.ceil(load.reply_tokens * 4 / 1024)
+    write_units = 2 * math.ceil(load.reply_tokens * 4 / 1024) + 2
     reserved_tokens = load.input_tokens + load.max_tokens
     rows = [
         ("API Gateway requests/s (account)", messages_per_s * reply.api_requests + 2 * connections_per_s,
          quotas.api_rps, "req/s", "FrameIntervalMs; a quota increase (L-8A5B8E43)"),
         ("API Gateway new connections/s", connections_per_s, quotas.new_connections_per_s, "conn/s",
          "a quota increase (L-9ED1E49A)"),
+        ("ReplyConcurrency (this stack's cap)", replies_at_once, load.reply_concurrency or None, "replies",
+         "ReplyConcurrency: a bound on spend you chose; raise it (0: no cap)"),
         ("Lambda concurrent executions", replies_at_once + messages_per_s * load.sendtext_ms / 1000,
          quotas.lambda_concurrency, "executions", "ReplyConcurrency (caps replies); a quota increase"),
         ("DynamoDB read units/s (table)", messages_per_s * read_units, quotas.table_request_units, "RRU/s",

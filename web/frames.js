@@ -13,7 +13,8 @@ const ERRORS = {
   ConversationNotFound: "That conversation no longer exists.",
   ConversationBusy: "This conversation is still answering another message. Wait for it, or press Stop.",
   Unauthorized: "Your sign-in has expired. Sign in again.",
-  QuotaExceeded: "Today's token budget is used up.",
+  QuotaExceeded: "Today's token budget does not cover another reply.",
+  TooManyReplies: "Your other replies are still answering. Wait for one to finish.",
 };
 // API Gateway's own frames: {"message": "...", "connectionId": ..., "requestId": ...}, no "type".
 const GATEWAY = {

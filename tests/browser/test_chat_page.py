@@ -302,7 +302,8 @@ def test_every_error_code_reads_as_a_sentence(context, site):
         "ConversationNotFound": "That conversation no longer exists.",
         "ConversationBusy": "This conversation is still answering another message. Wait for it, or press Stop.",
         "Unauthorized": "Your sign-in has expired. Sign in again.",
-        "QuotaExceeded": "Today's token budget is used up.",
+        "QuotaExceeded": "Today's token budget does not cover another reply.",
+        "TooManyReplies": "Your other replies are still answering. Wait for one to finish.",
     }
     answers = [[json.dumps({"type": "error", "code": code, "message": "Details."})] for code in readable]
     scripted_server(page, site, answers, [])

@@ -33,8 +33,15 @@ def test_every_quota_binds_where_its_use_reaches_its_limit():
         assert at_limit[b.quota].used == pytest.approx(b.limit, rel=1e-3)
 
 
+def test_by_default_the_stacks_own_reply_cap_binds_first_and_without_it_lambdas_concurrency():
+    first = first_to_bind(Load())
+    assert first.quota.startswith("ReplyConcurrency") and first.limit == 100
+    assert replies_at_once(Load(), first.people) == pytest.approx(100)
+    assert first_to_bind(Load(reply_concurrency=0)).quota.startswith("Lambda concurrent executions")
+
+
 def test_without_pacing_api_gateways_account_rate_binds_first_near_a_thousand_people():
-    first = first_to_bind(Load(frame_interval_ms=0))
+    first = first_to_bind(Load(frame_interval_ms=0, reply_concurrency=0))
     assert first.quota.startswith("API Gateway requests/s") and "FrameIntervalMs" in first.knob
     assert 1_000 < first.people < 1_300
 
@@ -49,6 +56,7 @@ def test_the_default_interval_lets_over_a_thousand_replies_stream_before_api_gat
 def test_a_known_bedrock_quota_can_bind_first_and_unknown_ones_come_last():
     load = Load()
     assert [b.limit for b in bindings(load)][-2:] == [None, None]
+    load = dataclasses.replace(load, reply_concurrency=0)
     first = first_to_bind(load, Quotas(bedrock_tpm=2_000_000))
     assert first.quota.startswith("Bedrock tokens/min") and "MaxTokens" in first.knob
     smaller = first_to_bind(dataclasses.replace(load, max_tokens=512), Quotas(bedrock_tpm=2_000_000))
@@ -56,7 +64,7 @@ def test_a_known_bedrock_quota_can_bind_first_and_unknown_ones_come_last():
 
 
 def test_make_capacity_prints_the_first_to_bind_for_the_given_figures_and_each_size(capsys):
-    assert main(["--people", "2500", "--frame-interval-ms", "0"]) == 0
+    assert main(["--people", "2500", "--frame-interval-ms", "0", "--reply-concurrency", "0"]) == 0
     out = capsys.readouterr().out
     assert [line.split(",")[0] for line in out.splitlines() if "people chatting" in line] == [
         "2",  # 2,500
