@@ -255,3 +255,28 @@ def test_a_screen_reader_hears_settled_blocks_not_every_token(page: Page):
     expect(announcer).to_have_attribute("aria-live", "polite")
     expect(announcer.locator("p")).to_have_text(text.split("\n\n"))
     assert page.evaluate("window.spoken") <= 4  # a clear, then one per block: not one per token
+
+
+def test_only_http_and_https_links_become_links(page: Page, watch):
+    """An allow-list, not a block-list: every other scheme stays text, however it is spelled. (None of these URLs
+    holds a parenthesis, so each is parsed as a link and reaches the check.)"""
+    refused = [
+        "javascript:window.pwned=6",
+        "JavaScript:window.pwned=7",
+        "vbscript:msgbox",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "file:///etc/passwd",
+        "blob:https://example.com/0",
+        "ftp://example.com/",
+        "//example.com/protocol-relative",
+    ]
+    allowed = ["https://example.com/a", "http://example.com/b"]
+    text = "\n\n".join(f"[link {n}]({url})" for n, url in enumerate(refused + allowed))
+    ask(page, f"{reply(text)} links")
+    answer = wait_for_end(page)
+    expect(answer.locator("a")).to_have_count(len(allowed))
+    hrefs = answer.locator("a").evaluate_all("(links) => links.map((a) => a.getAttribute('href'))")
+    assert hrefs == allowed
+    for n, url in enumerate(refused):
+        expect(answer).to_contain_text(f"[link {n}]({url})")
+    assert page.evaluate("window.pwned") is None and not watch.dialogs

@@ -67,6 +67,7 @@ def test_the_token_is_refreshed_before_it_expires_and_the_socket_reopened_with_i
     page = signin_page
     flows: list[str] = []
     offered: list[list[str]] = []  # each connection's subprotocols, then on to the emulator as they are
+    urls: list[str] = []  # and the URL each opened: the token travels in the subprotocol only
 
     def on_request(request) -> None:
         if "InitiateAuth" in (request.headers.get("x-amz-target") or ""):
@@ -74,6 +75,7 @@ def test_the_token_is_refreshed_before_it_expires_and_the_socket_reopened_with_i
 
     def through(ws) -> None:
         offered.append(ws.protocols)
+        urls.append(ws.url)
         ws.connect_to_server()
 
     page.on("request", on_request)
@@ -92,6 +94,7 @@ def test_the_token_is_refreshed_before_it_expires_and_the_socket_reopened_with_i
     second = page.evaluate("JSON.parse(sessionStorage.getItem('bedrock-ws-chat.session')).token")
     assert flows == ["USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH"]
     assert offered == [["bedrock-ws-chat", first], ["bedrock-ws-chat", second]] and first != second
+    assert urls == [site.socket, site.socket]  # never in the URL, where access logs and proxies keep it
     page.reload()  # still signed in (this tab's session), no form
     expect(page.get_by_role("status")).to_have_text("Connected")
     expect(page.locator("#signin")).to_be_hidden()

@@ -120,6 +120,19 @@ def test_a_client_that_left_is_gone(message_event, bedrock, posts, table, capsys
     assert "FirstFrameMs" not in line
 
 
+def test_a_reply_whose_posts_fail_for_another_reason_is_undelivered_and_an_error(
+    message_event, bedrock, posts, table, capsys
+):
+    """Not a client that left (gone, no alarm): API Gateway refused the post itself, so nobody got the reply and
+    the reply-errors alarm must hear of it."""
+    table.fresh()
+    bedrock.reply(RawStream(reply_messages([f"piece {i} " for i in range(40)]), pace=posts.pace))
+    posts.add_client_error("post_to_connection", "InternalServerErrorException", http_status_code=500)
+    line = run(message_event, {"action": "sendtext", "text": "Hello, AI! What you can do?"}, capsys)
+    assert (line["Outcome"], line["ReplyErrors"], line["Frames"]) == ("Undelivered", 1, 0)
+    assert "Undelivered" in metrics.ERRORS
+
+
 @pytest.mark.parametrize(
     ("condition", "outcome", "errors"),
     [("EventAgeExceeded", "ReplyNotStarted", 0), ("RetriesExhausted", "ReplyFailed", 1)],
