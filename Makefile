@@ -46,7 +46,7 @@ PACKAGED := build/main.packaged.yml
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web vendor load bench mutate rehearse package deploy deploy-iam deploy-main \
+.PHONY: help setup test slow lint local web web-config vendor load bench mutate rehearse package deploy deploy-iam deploy-main \
 	outputs logs dashboard delete clean user token
 
 help: ## List the targets
@@ -99,18 +99,20 @@ local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
-web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
+web-config: $(PY) ## Write build/web/: the page with config.json (STACK's URL and sign-in, or URL=wss://… [AUTH=…]), its CSP and _headers
 	@url="$(URL)"; auth="$(AUTH)"; client=""; \
 	if [ -z "$$url" ]; then \
 	  url=$$($(call STACK_OUTPUT,WebSocketUrl)) || exit 1; \
 	  auth=$$($(call STACK_OUTPUT,Auth)) || exit 1; \
 	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
 	fi; \
-	query="url=$$url"; \
-	case "$$auth" in ""|none|None) ;; *) query="$$query&auth=$$auth&region=$(REGION)";; esac; \
-	case "$$client" in ""|None) ;; *) query="$$query&clientId=$$client";; esac; \
-	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \
-	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
+	case "$$auth" in ""|None) auth=none;; esac; \
+	$(PY) -m emulator.page_policy --web-dir web --out build/web --url "$$url" --auth "$$auth" \
+	  --client-id "$$client" --region $(REGION)
+
+web: web-config ## Serve build/web/ on http://127.0.0.1:PORT/ (make web-config's copy of the page)
+	@echo "Chat page: http://127.0.0.1:$(PORT)/"
+	python3 -m http.server --bind 127.0.0.1 --directory build/web $(PORT)
 
 # The page's syntax highlighter, from the pinned prismjs: its core and these languages (dependencies first), joined
 # into one file because web/ is served as a flat folder. tests/templates/test_vendored.py checks web/prism.js is
