@@ -15,18 +15,24 @@ pytestmark = pytest.mark.browser
 USER, PASSWORD = "alice", "Str0ng-passphrase!"
 
 
+def local_cognito(site: Site) -> tuple[object, dict]:
+    """A boto3 client of the emulator's Cognito, and the page's config.json that names it."""
+    with urllib.request.urlopen(f"{site.page}config.json", timeout=5) as response:
+        described = json.load(response)
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
+        region_name=described["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return cognito, described
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log", "--parameter", "Auth=cognito") as running:
-        with urllib.request.urlopen(f"{running.page}config.json", timeout=5) as response:
-            described = json.load(response)
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
-            region_name=described["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cognito, described = local_cognito(running)
         pool = described["outputs"]["UserPoolId"]
         cognito.admin_create_user(UserPoolId=pool, Username=USER, MessageAction="SUPPRESS")
         cognito.admin_set_user_password(UserPoolId=pool, Username=USER, Password=PASSWORD, Permanent=True)
@@ -102,15 +108,7 @@ def test_sign_out_revokes_the_refresh_token(signin_page: Page, site: Site):
     sign_in(page)
     expect(page.get_by_role("status")).to_have_text("Connected")
     session = page.evaluate("JSON.parse(sessionStorage.getItem('bedrock-ws-chat.session'))")
-    with urllib.request.urlopen(f"{site.page}config.json", timeout=5) as response:
-        described = json.load(response)
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
-        region_name=described["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cognito, described = local_cognito(site)
     client_id = described["outputs"]["UserPoolClientId"]
 
     def refresh() -> dict:
