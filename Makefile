@@ -32,6 +32,7 @@ HISTORY_TTL_DAYS   ?= 30
 FRAME_INTERVAL_MS  ?= 125
 ALARM_EMAIL ?=
 
+, := ,
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # checkov lives in its own venv: it pins an older boto3 than requirements-dev.txt (see requirements-checkov.txt).
@@ -52,7 +53,8 @@ CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX
 REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web vendor load bench capacity mutate rehearse package deploy deploy-iam deploy-main \
+.PHONY: help setup test slow lint local web web-config vendor load bench capacity mutate rehearse package deploy deploy-iam \
+	deploy-main \
 	outputs logs dashboard delete clean user token
 
 help: ## List the targets
@@ -106,18 +108,20 @@ local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) $(REPLY_PARAMETERS:%=--parameter %) \
 	  --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
-web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
+web-config: $(PY) ## Write build/web/: the page with config.json (STACK's URL and sign-in, or URL=wss://… [AUTH=…]), its CSP and _headers
 	@url="$(URL)"; auth="$(AUTH)"; client=""; \
 	if [ -z "$$url" ]; then \
 	  url=$$($(call STACK_OUTPUT,WebSocketUrl)) || exit 1; \
 	  auth=$$($(call STACK_OUTPUT,Auth)) || exit 1; \
 	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
 	fi; \
-	query="url=$$url"; \
-	case "$$auth" in ""|none|None) ;; *) query="$$query&auth=$$auth&region=$(REGION)";; esac; \
-	case "$$client" in ""|None) ;; *) query="$$query&clientId=$$client";; esac; \
-	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \
-	python3 -m http.server --bind 127.0.0.1 --directory web $(PORT)
+	case "$$auth" in ""|None) auth=none;; esac; \
+	$(PY) -m emulator.page_policy --web-dir web --out build/web --url "$$url" --auth "$$auth" \
+	  --client-id "$$client" --region $(REGION)
+
+web: web-config ## Serve build/web/ on http://127.0.0.1:PORT/ (make web-config's copy of the page)
+	@echo "Chat page: http://127.0.0.1:$(PORT)/"
+	python3 -m http.server --bind 127.0.0.1 --directory build/web $(PORT)
 
 # The page's syntax highlighter, from the pinned prismjs: its core and these languages (dependencies first), joined
 # into one file because web/ is served as a flat folder. tests/templates/test_vendored.py checks web/prism.js is
@@ -226,23 +230,39 @@ RESOLVE_POOL = \
 	if [ -z "$$pool" ] || [ "$$pool" = None ]; then \
 	  echo "No user pool in $$where: deploy or make local with AUTH=cognito" >&2; exit 1; \
 	fi
-NEED_CREDENTIALS = @if [ -z "$(USERNAME)" ] || [ -z "$(PASSWORD)" ]; then \
-	echo "usage: make $@ USERNAME=... PASSWORD=... (PORT=... for make local)" >&2; exit 2; fi
+# The password never goes on a command line, where `ps` shows it to every user of the machine: it comes from the
+# environment (PASSWORD=… make user …) or is asked for, and reaches the AWS CLI in a private temporary file
+# (--cli-input-json file://…, mode 0600, removed on exit). PASSWORD=… after `make` would be on make's own.
+NEED_CREDENTIALS = @if [ -z "$(USERNAME)" ]; then \
+	echo "usage: [PASSWORD=...] make $@ USERNAME=... (PORT=... for make local); without PASSWORD it is asked for" >&2; \
+	exit 2; fi
+$(if $(and $(filter user token,$(MAKECMDGOALS)),$(filter command line,$(origin PASSWORD))),$(error PASSWORD on make's command line shows in ps: \
+	run PASSWORD=... make $(MAKECMDGOALS) ... (from the environment), or leave it out to be asked))
+ASK_PASSWORD = \
+	if [ -z "$$PASSWORD" ]; then \
+	  printf 'Password for %s: ' '$(USERNAME)' >&2; stty -echo 2>/dev/null; read -r PASSWORD; stty echo 2>/dev/null; \
+	  echo >&2; \
+	fi; export PASSWORD; \
+	input=$$(mktemp) || exit 1; trap 'rm -f "$$input"' EXIT
+# $(call CLI_INPUT,<a Python expression of user, password, pool, client>): that request, as JSON, into $$input.
+CLI_INPUT = $(PY) -c 'import json, os, sys; user, pool, client = sys.argv[1:]; password = os.environ["PASSWORD"]; \
+	print(json.dumps($(1)))' '$(USERNAME)' "$$pool" "$$client" > "$$input"
 
-user: $(PY) ## Create a confirmed user in the pool (Auth=cognito): USERNAME=... PASSWORD=...
+user: $(PY) ## Create a confirmed user in the pool (Auth=cognito): USERNAME=...; the password from env PASSWORD or asked
 	$(NEED_CREDENTIALS)
-	@$(RESOLVE_POOL); \
+	@$(RESOLVE_POOL); $(ASK_PASSWORD); \
 	$$aws cognito-idp admin-create-user --user-pool-id "$$pool" --username '$(USERNAME)' \
 	  --message-action SUPPRESS >/dev/null && \
-	$$aws cognito-idp admin-set-user-password --user-pool-id "$$pool" --username '$(USERNAME)' \
-	  --password '$(PASSWORD)' --permanent && \
+	$(call CLI_INPUT,{"UserPoolId": pool$(,) "Username": user$(,) "Password": password$(,) "Permanent": True}) && \
+	$$aws cognito-idp admin-set-user-password --cli-input-json "file://$$input" && \
 	echo "User $(USERNAME) created in $$where (pool $$pool)"
 
-token: $(PY) ## Sign in: print the wscat line, then the access token alone on the last line
+token: $(PY) ## Sign in (USERNAME=...; env PASSWORD or asked): print the wscat line, then the access token alone
 	$(NEED_CREDENTIALS)
-	@$(RESOLVE_POOL); \
-	token=$$($$aws cognito-idp initiate-auth --client-id "$$client" --auth-flow USER_PASSWORD_AUTH \
-	  --auth-parameters '{"USERNAME": "$(USERNAME)", "PASSWORD": "$(PASSWORD)"}' \
+	@$(RESOLVE_POOL); $(ASK_PASSWORD); \
+	$(call CLI_INPUT,{"ClientId": client$(,) "AuthFlow": "USER_PASSWORD_AUTH"$(,) \
+	  "AuthParameters": {"USERNAME": user$(,) "PASSWORD": password}}) || exit 1; \
+	token=$$($$aws cognito-idp initiate-auth --cli-input-json "file://$$input" \
 	  --query AuthenticationResult.AccessToken --output text) || exit 1; \
 	echo "Connect ($$where):  npx wscat -c $$url -s bedrock-ws-chat -s $$token"; \
 	echo "$$token"

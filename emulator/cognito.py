@@ -48,7 +48,11 @@ _CLIENT_PROPERTIES = (
 
 
 def start_moto() -> str:
-    """The process's one moto server (emulator/aws_services.py), started on first use; its URL."""
+    """The process's one moto server (emulator/aws_services.py), started on first use, with RevokeToken added
+    (emulator/cognito_revoke.py); its URL."""
+    from emulator import cognito_revoke  # imports moto, which takes a while: only once Cognito is needed
+
+    cognito_revoke.install()
     return moto_endpoint()
 
 

@@ -5,7 +5,9 @@ import time
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from telemetry.logs import log
 
 # The management endpoint is https://{api-id}.execute-api.{region}.amazonaws.com/{stage}; main.yml sets both
 # parts, and the emulator sets them to its own host. botocore's own retries are off: a post retried after a
@@ -37,9 +39,14 @@ def post(connection_id: str, frame: str) -> None:
 
 
 def tell(connection_id: str, frame: str) -> bool:
-    """Post one frame that ends an exchange (an error, a refusal); False when the client has already left."""
+    """Post one frame that ends an exchange (an error, a refusal); False when it did not arrive. Never raises: a
+    frame refused (PayloadTooLargeException, a throttle that outlasted the retries) is logged, not a crash, since
+    the handler's own work is done and a function error would page the owner over one client."""
     try:
         post(connection_id, frame)
     except ClientGone:
+        return False
+    except (ClientError, BotoCoreError) as exc:
+        log("undelivered", level="WARNING", cause=repr(exc), frame_bytes=len(frame.encode()))
         return False
     return True

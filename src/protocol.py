@@ -23,7 +23,9 @@ EXAMPLE_MESSAGE = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}
 # API Gateway's WebSocket frame quota is 32 KB; every frame we post stays below it.
 FRAME_LIMIT_BYTES = 32_000
 # Conversation ids are secrets.token_urlsafe(24): 32 URL-safe characters, 192 random bits.
-_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{32}")  # fullmatch: `$` would also accept a trailing newline
+# What an error frame quotes of a client's own field: enough to recognise it, never a frame near 32 KB.
+MAX_QUOTED_CHARS = 80
 
 
 class ErrorCode(StrEnum):
@@ -140,7 +142,7 @@ def conversation_id_of(message: dict) -> str | None:
         return None
     if not isinstance(conversation_id, str):
         raise ProtocolError(ErrorCode.BAD_REQUEST, '"conversationId" must be a string.')
-    if not _CONVERSATION_ID.match(conversation_id):
+    if not _CONVERSATION_ID.fullmatch(conversation_id):
         raise ProtocolError(ErrorCode.CONVERSATION_NOT_FOUND, "No such conversation.")
     return conversation_id
 
@@ -155,6 +157,12 @@ def parse_sendtext(body: str | None) -> SendText:
         raise ProtocolError(ErrorCode.BAD_REQUEST, '"text" must be a string.')
     if not text.strip():
         raise ProtocolError(ErrorCode.BAD_REQUEST, '"text" is empty.')
+    try:  # JSON's "\ud800" is a lone surrogate, which no UTF-8 (the model's, the store's, the logs') can carry
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, '"text" is not valid Unicode: it holds an unpaired surrogate.'
+        ) from None
     limit = max_text_chars()
     if len(text) > limit:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f'"text" has {len(text)} characters; the limit is {limit}.')
@@ -175,7 +183,10 @@ def unknown_action(body: str | None) -> ProtocolError:
         return error
     if action is None:
         return ProtocolError(ErrorCode.UNKNOWN_ACTION, f'"action" is missing. Send {EXAMPLE_MESSAGE}')
-    return ProtocolError(ErrorCode.UNKNOWN_ACTION, f"Unknown action {json.dumps(action)}. Send {EXAMPLE_MESSAGE}")
+    quoted = json.dumps(action)  # ASCII only: at most MAX_QUOTED_CHARS bytes once cut
+    if len(quoted) > MAX_QUOTED_CHARS:
+        quoted = quoted[: MAX_QUOTED_CHARS - 3] + "..."
+    return ProtocolError(ErrorCode.UNKNOWN_ACTION, f"Unknown action {quoted}. Send {EXAMPLE_MESSAGE}")
 
 
 # Bedrock error codes, as ClientError gives them on the initial call. Mid-stream, EventStreamError carries

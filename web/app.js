@@ -10,39 +10,40 @@
 //   markdown.js    replies rendered as DOM nodes, never as HTML;  signin.js  sign-in, when the API needs a token
 import "./composer.js";
 import { connect, disconnect, reconnectNow, renew } from "./connection.js";
-import { setStatus, state, updateControls } from "./state.js";
+import { setStatus, state, updateControls, useApi } from "./state.js";
 
-// Settings: the page's query string (?url=wss://…&auth=cognito&clientId=…&region=…), over the config.json served
-// beside the page (the emulator's describes its stack: url, region, outputs, local AWS endpoints).
+// Settings come only from the config.json served beside the page (the emulator's, or `make web-config`'s for a
+// static host): the API's URL, its sign-in (outputs.Auth, outputs.UserPoolClientId) and where Cognito is. Never
+// from the page's own address: a link could otherwise send the stored conversation id, the token or the password
+// wherever it says (issue 23). The CSP's connect-src names the same places, so nothing else is reachable anyway.
 async function loadConfig() {
-  const params = Object.fromEntries(new URLSearchParams(location.search));
-  let served = {};
-  try {
-    const response = await fetch("config.json", { cache: "no-store" });
-    if (response.ok) served = await response.json();
-  } catch {
-    // no config.json: the query string must say where the API is
-  }
+  const response = await fetch("config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  const served = await response.json();
   const outputs = served.outputs ?? {};
-  const region = params.region ?? served.region ?? "";
+  const region = served.region ?? "";
   return {
-    url: params.url ?? served.url ?? "",
-    auth: params.auth ?? outputs.Auth ?? "none", // none | cognito | oidc | token (paste one)
-    clientId: params.clientId ?? outputs.UserPoolClientId ?? "",
+    url: served.url ?? "",
+    auth: outputs.Auth ?? "none", // none | cognito | oidc | token (the last two: paste a token)
+    clientId: outputs.UserPoolClientId ?? "",
     cognitoEndpoint:
-      params.cognitoEndpoint ??
-      served.endpoints?.AWS_ENDPOINT_URL_COGNITO_IDP ??
-      (region ? `https://cognito-idp.${region}.amazonaws.com/` : ""),
+      served.endpoints?.AWS_ENDPOINT_URL_COGNITO_IDP ?? (region ? `https://cognito-idp.${region}.amazonaws.com/` : ""),
   };
 }
 
 async function start() {
-  const config = await loadConfig();
-  if (!/^wss?:\/\//.test(config.url)) {
-    setStatus("No WebSocket URL: open this page with ?url=wss://…", "error");
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    setStatus(`No settings (${error.message}): serve a config.json beside this page (make web-config)`, "error");
     return;
   }
-  state.url = config.url;
+  if (!/^wss?:\/\//.test(config.url)) {
+    setStatus("config.json names no WebSocket URL (url: wss://…)", "error");
+    return;
+  }
+  useApi(config.url);
   if (config.auth !== "none") {
     const module = await import("./signin.js");
     state.signIn = module.setUp(config, { reconnectNow, renew, disconnect });

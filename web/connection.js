@@ -66,7 +66,7 @@ export function connect() {
       return updateControls();
     }
     if (!opened && !state.signIn && state.attempts === 2) {
-      note("Cannot connect. If this API needs sign-in, add &auth=token to the page's address to paste a token.");
+      note("Cannot connect. If this API needs sign-in, its config.json must say so (outputs.Auth; make web-config).");
     }
     const delay = ws.stopped ? 0 : retryDelay(event);
     setStatus(delay ? `Disconnected; reconnecting in ${Math.ceil(delay / 1000)} s…` : "Reconnecting…", "warn");

@@ -1,7 +1,7 @@
-// Sign-in, for a stack whose $connect wants a token (Auth=cognito or oidc, or ?auth=token). With Cognito the page
-// signs in itself (USER_PASSWORD_AUTH against the user pool's public app client) and refreshes the token before
-// it expires (REFRESH_TOKEN_AUTH); any other issuer's token can be pasted. Tokens are kept for this tab only
-// (sessionStorage), so a reload stays signed in and closing the tab forgets them.
+// Sign-in, for a stack whose $connect wants a token (config.json's outputs.Auth: cognito, oidc or token). With
+// Cognito the page signs in itself (USER_PASSWORD_AUTH against the user pool's public app client) and refreshes the
+// token before it expires (REFRESH_TOKEN_AUTH); any other issuer's token can be pasted. Tokens are kept for this tab
+// only (sessionStorage), so a reload stays signed in and closing the tab forgets them.
 
 const STORED = "bedrock-ws-chat.session";
 const REFRESH_MARGIN_S = 300; // refresh this long before expiry: a reconnect then still has a valid token
@@ -128,10 +128,19 @@ export function setUp(config, app) {
     signedIn({ token, refreshToken: null, expiresAt: expiry(token) });
   });
 
-  signOut.addEventListener("click", () => {
+  // Signing out ends the refresh token too (Cognito's RevokeToken): forgetting it here alone would leave it valid
+  // for 30 days to whoever copied it. Access tokens already issued still pass $connect until they expire.
+  signOut.addEventListener("click", async () => {
+    const refreshToken = session?.refreshToken;
     keep(null);
     app.disconnect();
     show("Signed out.");
+    if (!refreshToken || !cognito) return;
+    try {
+      await call("RevokeToken", { Token: refreshToken, ClientId: config.clientId });
+    } catch (error) {
+      say(`Signed out in this tab, but the sign-in could not be revoked (${error.message}).`);
+    }
   });
 
   keep(session);

@@ -1,7 +1,9 @@
 // What the page knows (the socket, the conversation, the reply streaming in) and the header and composer controls
 // that show it. Every other module reads and changes `state`; none keeps a copy of it.
 
-const STORED_ID = "bedrock-ws-chat.conversationId";
+// The stored conversation id is a capability (with sign-in off it is the whole access control), so it is kept per
+// API URL and only ever sent to the API it came from.
+const storedId = () => `bedrock-ws-chat.conversationId@${state.url}`;
 
 const $ = (id) => document.getElementById(id);
 export const ui = {
@@ -22,9 +24,9 @@ export const state = {
   open: false,
   attempts: 0, // failed connection attempts in a row
   retryTimer: 0,
-  conversationId: localStorage.getItem(STORED_ID),
+  conversationId: null, // this API's stored conversation (useApi)
   startNew: false, // the next sendtext starts a fresh conversation
-  needsHistory: localStorage.getItem(STORED_ID) !== null, // redraw from the server's history once connected
+  needsHistory: false, // redraw from the server's history once connected
   reply: null, // the assistant message streaming in: {body, meta, text}
   waiting: null, // "history" or "forget" while the server answers one
   history: null, // history frames received so far: {conversationId, turns}
@@ -50,14 +52,21 @@ export function updateControls() {
   ui.newChat.disabled = state.reply !== null;
 }
 
+// The API this page talks to (from config.json, never from the page's own URL), and its stored conversation.
+export function useApi(url) {
+  state.url = url;
+  state.conversationId = localStorage.getItem(storedId());
+  state.needsHistory = state.conversationId !== null;
+}
+
 export function remember(conversationId) {
   if (typeof conversationId !== "string" || !conversationId) return;
   state.conversationId = conversationId;
   state.startNew = false;
-  localStorage.setItem(STORED_ID, conversationId);
+  localStorage.setItem(storedId(), conversationId);
 }
 
 export function forgetLocally() {
   state.conversationId = null;
-  localStorage.removeItem(STORED_ID);
+  localStorage.removeItem(storedId());
 }

@@ -1,12 +1,13 @@
 """$connect's Lambda REQUEST authorizer: the token offered as a subprotocol, checked, turned into an IAM policy.
 
 API Gateway maps the outcomes: the policy below allows the connection; raising Exception("Unauthorized") answers
-401; any other failure 500. The token itself is never logged, only the refusal's fixed reason.
+401 (the token is refused: sign in again); any other failure 500 (ours: retry). So an issuer whose keys cannot
+be fetched is a 500, never a 401. The token itself is never logged, only the refusal's fixed reason.
 """
 
 import os
 
-from signin import handshake, tokens
+from signin import handshake, jwks, tokens
 from telemetry import metrics
 from telemetry.logs import bind, log
 
@@ -24,6 +25,10 @@ def handler(event: dict, context: object) -> dict:
         log("unauthorized", reason=str(refused))
         metrics.connect(allowed=False)
         raise Exception("Unauthorized") from None  # the exact message API Gateway turns into 401
+    except jwks.KeysUnavailable as outage:
+        log("keys unavailable", level="ERROR", cause=repr(outage.__cause__ or outage))
+        metrics.connect(allowed=False)
+        raise Exception("Signing keys unavailable; retry shortly") from None  # any other message: 500
     log("authorized", principalId=identity.sub)
     metrics.connect(allowed=True)
     return {

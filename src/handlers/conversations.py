@@ -22,6 +22,7 @@ def handler(event: dict, context: object) -> dict:
     error = cause = None
     count = 0
     try:
+        session.check(request, now)  # a connection outlives its token: reading and deleting end with it
         requested = conversation_id_of(parse_message(event.get("body")))
         if route == "forget":
             frames = [forgotten_frame(turns.forget(connection_id, owner, requested, now))]
@@ -32,12 +33,7 @@ def handler(event: dict, context: object) -> dict:
         error, frames = refused, [error_frame(refused)]
     except turns.Refusal as refusal:
         error, cause, frames = refusal.error, refusal.cause, [error_frame(refusal.error, refusal.conversation_id)]
-    gone = False
-    try:
-        for frame in frames:
-            connections.post(connection_id, frame)
-    except connections.ClientGone:
-        gone = True
+    gone = not all(connections.tell(connection_id, frame) for frame in frames)  # stops at the first undelivered
     log(
         route or "conversations",
         level="ERROR" if cause else "INFO",

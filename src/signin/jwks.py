@@ -2,7 +2,9 @@
 
 A token whose `kid` is not in the cached set triggers one re-fetch (the issuer rotated its keys), at most once per
 REFETCH_INTERVAL whatever arrives, so a stream of made-up kids cannot turn every connect into a call to the issuer
-(aws-jwt-verify calls this its penalty box).
+(aws-jwt-verify calls this its penalty box). A fetch that fails while no keys are cached (an issuer outage at cold
+start) is retried after RETRY_BACKOFF instead, and raises KeysUnavailable meanwhile: that is our failure, not the
+token's, so the authorizer answers 500 (retry) rather than 401 (sign in again).
 """
 
 import base64
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 REFETCH_INTERVAL = 60.0  # seconds
+RETRY_BACKOFF = (1.0, 2.0, 5.0, 10.0)  # seconds before the next try after the 1st, 2nd, ... failure with no keys
 FETCH_TIMEOUT = 3.0  # seconds; the authorizer itself has 10
 MIN_MODULUS_BITS = 2048
 
@@ -53,6 +56,10 @@ def parse(document: dict) -> dict[str, PublicKey]:
     return keys
 
 
+class KeysUnavailable(Exception):
+    """No keys to check a token with: the issuer's JWKS could not be fetched and none are cached."""
+
+
 class KeySet:
     """Keys by kid from `url`, or from the `jwks_uri` an OpenID Connect discovery document names."""
 
@@ -68,20 +75,33 @@ class KeySet:
         self.url, self.discovery = url, discovery
         self._fetch, self._clock = fetch, clock
         self._keys: dict[str, PublicKey] = {}
-        self._fetched_at: float | None = None
+        self._next_fetch_at: float | None = None
         self.fetches = 0
+        self.failures = 0  # failed fetches in a row
 
     def get(self, kid: str) -> PublicKey | None:
+        """The key for `kid`, or None when the issuer has no such key; KeysUnavailable when no keys can be had."""
         if kid not in self._keys and self._may_fetch():
-            if self.url is None:
-                self.url = str(self._fetch(self.discovery)["jwks_uri"])
-            self._keys = parse(self._fetch(self.url))
-            self.fetches += 1
+            self._refresh()
+        if not self._keys:
+            raise KeysUnavailable(f"no keys from {self.url or self.discovery}")
         return self._keys.get(kid)
 
-    def _may_fetch(self) -> bool:
+    def _refresh(self) -> None:
         now = self._clock()
-        if self._fetched_at is not None and now - self._fetched_at < REFETCH_INTERVAL:
-            return False
-        self._fetched_at = now  # also on a failed fetch: an unreachable issuer is not asked again at once
-        return True
+        try:
+            if self.url is None:
+                self.url = str(self._fetch(self.discovery)["jwks_uri"])
+            keys = parse(self._fetch(self.url))
+        except Exception as exc:  # anything the issuer's answer can raise (network, JSON, shape) is its outage
+            self.failures += 1
+            wait = REFETCH_INTERVAL if self._keys else RETRY_BACKOFF[min(self.failures, len(RETRY_BACKOFF)) - 1]
+            self._next_fetch_at = now + wait  # the cached keys, if any, stay in use meanwhile
+            if not self._keys:
+                raise KeysUnavailable(f"fetching {self.url or self.discovery} failed") from exc
+            return
+        self._keys, self.failures, self.fetches = keys, 0, self.fetches + 1
+        self._next_fetch_at = now + REFETCH_INTERVAL
+
+    def _may_fetch(self) -> bool:
+        return self._next_fetch_at is None or self._clock() >= self._next_fetch_at

@@ -70,7 +70,7 @@ def _decode(segment: str) -> bytes:
 def _object(segment: str) -> dict:
     try:
         value = json.loads(_decode(segment))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a header nested ~1,000 arrays deep fits in 8 KB
         raise InvalidToken("not a JWT") from None
     if not isinstance(value, dict):
         raise InvalidToken("not a JWT")

@@ -53,8 +53,12 @@ def test_the_empty_page_a_streamed_reply_and_an_error_have_no_serious_violation(
 
 def test_the_sign_in_form_has_no_serious_violation(context, site):
     page = context.new_page()
-    # A Cognito endpoint nobody answers: the form shows and waits, which is all axe needs.
-    page.goto(f"{site.page}?auth=cognito&clientId=client&cognitoEndpoint=http://127.0.0.1:9/")
+    # A config.json asking for Cognito sign-in at an endpoint nobody answers: the form shows and waits, which is all
+    # axe needs.
+    config = {"url": site.socket, "outputs": {"Auth": "cognito", "UserPoolClientId": "client"}}
+    config["endpoints"] = {"AWS_ENDPOINT_URL_COGNITO_IDP": "http://127.0.0.1:9/"}
+    page.route("**/config.json", lambda route: route.fulfill(json=config))
+    page.goto(site.page)
     expect(page.get_by_label("User name")).to_be_visible()
     assert serious_violations(page) == []
 

@@ -162,7 +162,10 @@ def record_of(site, prompt: str) -> dict:
 
 
 def stored_id(page: Page) -> str | None:
-    return page.evaluate("localStorage.getItem('bedrock-ws-chat.conversationId')")
+    """The conversation id the page keeps for its API (kept per API URL: it is only ever sent back there)."""
+    return page.evaluate(
+        "Object.entries(localStorage).find(([k]) => k.startsWith('bedrock-ws-chat.conversationId@'))?.[1] ?? null"
+    )
 
 
 def test_a_reload_resumes_the_conversation_and_redraws_its_history(page: Page, site):
@@ -253,14 +256,15 @@ def test_shift_enter_is_a_new_line_and_enter_sends(page: Page):
 
 
 def scripted_server(page: Page, site, answers: list[list[str]], connections: list[WebSocketRoute]) -> None:
-    """Connections to ws://scripted/… answer the n-th message with the frames in answers[n]."""
+    """Connections to the page's API (its config.json's URL, here scripted instead of the emulator's) answer the
+    n-th message with the frames in answers[n]."""
 
     def handler(ws: WebSocketRoute) -> None:
         connections.append(ws)
         ws.on_message(lambda _message: [ws.send(frame) for frame in answers.pop(0)])
 
-    page.route_web_socket("ws://scripted/**", handler)
-    page.goto(f"{site.page}?url=ws://scripted/dev")
+    page.route_web_socket(site.socket, handler)
+    page.goto(site.page)
     expect(page.get_by_role("status")).to_have_text("Connected")
 
 
@@ -270,7 +274,7 @@ def gateway_frame(message: str) -> str:
 
 def test_history_in_several_frames_is_joined_turn_by_turn(context, site):
     page = context.new_page()
-    page.add_init_script("localStorage.setItem('bedrock-ws-chat.conversationId', 'c-1')")
+    page.add_init_script(f"localStorage.setItem('bedrock-ws-chat.conversationId@{site.socket}', 'c-1')")
     usage = {"input_tokens": 5, "output_tokens": 7}
     turn = {"stop_reason": "end_turn", "status": "complete", "usage": usage}
 

@@ -15,18 +15,24 @@ pytestmark = pytest.mark.browser
 USER, PASSWORD = "alice", "Str0ng-passphrase!"
 
 
+def local_cognito(site: Site) -> tuple[object, dict]:
+    """A boto3 client of the emulator's Cognito, and the page's config.json that names it."""
+    with urllib.request.urlopen(f"{site.page}config.json", timeout=5) as response:
+        described = json.load(response)
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
+        region_name=described["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return cognito, described
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log", "--parameter", "Auth=cognito") as running:
-        with urllib.request.urlopen(f"{running.page}config.json", timeout=5) as response:
-            described = json.load(response)
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
-            region_name=described["region"],
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cognito, described = local_cognito(running)
         pool = described["outputs"]["UserPoolId"]
         cognito.admin_create_user(UserPoolId=pool, Username=USER, MessageAction="SUPPRESS")
         cognito.admin_set_user_password(UserPoolId=pool, Username=USER, Password=PASSWORD, Permanent=True)
@@ -98,3 +104,26 @@ def test_the_token_is_refreshed_before_it_expires_and_the_socket_reopened_with_i
     page.reload()  # still signed in (this tab's session), no form
     expect(page.get_by_role("status")).to_have_text("Connected")
     expect(page.locator("#signin")).to_be_hidden()
+
+
+def test_sign_out_revokes_the_refresh_token(signin_page: Page, site: Site):
+    page = signin_page
+    sign_in(page)
+    expect(page.get_by_role("status")).to_have_text("Connected")
+    session = page.evaluate("JSON.parse(sessionStorage.getItem('bedrock-ws-chat.session'))")
+    cognito, described = local_cognito(site)
+    client_id = described["outputs"]["UserPoolClientId"]
+
+    def refresh() -> dict:
+        return cognito.initiate_auth(
+            ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": session["refreshToken"]}
+        )
+
+    assert "AccessToken" in refresh()["AuthenticationResult"]  # a working refresh token, until sign-out
+    with page.expect_response(lambda r: "RevokeToken" in (r.request.headers.get("x-amz-target") or "")) as revoked:
+        page.get_by_role("button", name="Sign out").click()
+    assert revoked.value.ok
+    expect(page.locator("#signin-note")).to_have_text("Signed out.")
+    assert page.evaluate("sessionStorage.getItem('bedrock-ws-chat.session')") is None
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        refresh()

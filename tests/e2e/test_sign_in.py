@@ -153,3 +153,23 @@ async def test_the_daily_budget_runs_out_with_quota_exceeded_per_user(stack, sta
         finally:
             await carol.close()
             await dave.close()
+
+
+async def test_revoke_token_ends_the_refresh_token_and_only_its_own_client_may_revoke_it(signed_in):
+    tokens = await asyncio.to_thread(signed_in.user, "dave")
+    client, app = signed_in.client, signed_in.app
+
+    def refresh() -> dict:
+        return client.initiate_auth(
+            ClientId=app, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
+        )
+
+    assert "AccessToken" in (await asyncio.to_thread(refresh))["AuthenticationResult"]
+    with pytest.raises(client.exceptions.UnauthorizedException):
+        await asyncio.to_thread(client.revoke_token, Token=tokens["RefreshToken"], ClientId="someoneelsesclient")
+    await asyncio.to_thread(client.revoke_token, Token=tokens["RefreshToken"], ClientId=app)
+    with pytest.raises(client.exceptions.NotAuthorizedException):
+        await asyncio.to_thread(refresh)
+    with pytest.raises(client.exceptions.NotAuthorizedException):  # the access tokens it issued end with it
+        await asyncio.to_thread(client.get_user, AccessToken=tokens["AccessToken"])
+    await asyncio.to_thread(client.revoke_token, Token=tokens["RefreshToken"], ClientId=app)  # again: nothing left

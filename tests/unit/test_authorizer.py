@@ -5,8 +5,9 @@ import json
 import pytest
 
 from handlers import connect
+from signin import jwks
 from tests.sample_events import load_event
-from tests.tokens_for_tests import Signer, access_claims
+from tests.tokens_for_tests import Signer, access_claims, b64url
 
 SIGNER = Signer()
 
@@ -62,3 +63,22 @@ def test_connect_answers_the_subprotocol_only_when_offered():
     assert connect.handler(event, None) == {"statusCode": 200}
     event["headers"]["sec-websocket-protocol"] = "bedrock-ws-chat, a.b.c"
     assert connect.handler(event, None) == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "bedrock-ws-chat"}}
+
+
+def test_a_header_nested_too_deep_for_the_json_parser_is_unauthorized_not_a_crash(authorizer, capsys):
+    header = b64url(b"[" * 3000 + b"]" * 3000)  # past Python's recursion limit, still under the 8 KB cap
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.handler(request(f"bedrock-ws-chat, {header}.e30.c2ln"), None)
+    assert json.loads(capsys.readouterr().out)["reason"] == "not a JWT"
+
+
+def test_an_issuer_outage_is_a_500_that_says_retry_not_a_401(authorizer, monkeypatch, capsys):
+    def unreachable(_url: str) -> dict:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(authorizer, "KEYS", jwks.KeySet(url="https://keys.example/", fetch=unreachable))
+    with pytest.raises(Exception, match="retry") as raised:
+        authorizer.handler(request(f"bedrock-ws-chat, {SIGNER.token(**access_claims())}"), None)
+    assert str(raised.value) != "Unauthorized"  # API Gateway answers any other message with 500
+    line = json.loads(capsys.readouterr().out)
+    assert (line["level"], line["event"]) == ("ERROR", "keys unavailable") and "refused" in line["cause"]

@@ -1,4 +1,5 @@
-"""The JWKS cache: fetched once, re-fetched on an unknown kid at most once a minute, weak keys left out."""
+"""The JWKS cache: fetched once, re-fetched on an unknown kid at most once a minute, weak keys left out; an
+issuer outage with no keys cached is retried after a short backoff and is KeysUnavailable, not a refused token."""
 
 import pytest
 
@@ -52,18 +53,60 @@ def test_an_unknown_kid_refetches_at_most_once_a_minute_and_finds_a_rotated_key(
     assert len(issuer.gets) == 2
 
 
-def test_a_failed_fetch_is_not_retried_within_the_minute():
-    clock, calls = Clock(), []
+class Outage:
+    """An issuer that refuses `failures` GETs, then serves `signers`; counts every GET."""
 
-    def unreachable(url: str) -> dict:
-        calls.append(url)
-        raise OSError("connection refused")
+    def __init__(self, failures: int, *signers: Signer) -> None:
+        self.failures, self.issuer = failures, Issuer(*signers)
+        self.calls = 0
 
-    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=unreachable, clock=clock)
-    with pytest.raises(OSError):
+    def __call__(self, url: str) -> dict:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise OSError("connection refused")
+        return self.issuer(url)
+
+
+def test_a_failed_fetch_with_no_keys_is_retried_after_a_short_backoff_not_a_minute():
+    clock, issuer = Clock(), Outage(1, KEY_1)
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=issuer, clock=clock)
+    with pytest.raises(jwks.KeysUnavailable):
         keys.get("key-1")
-    assert keys.get("key-1") is None
-    assert len(calls) == 1
+    with pytest.raises(jwks.KeysUnavailable):  # within the backoff: the issuer is not asked again
+        keys.get("key-1")
+    assert issuer.calls == 1
+    clock.now += jwks.RETRY_BACKOFF[0]
+    assert keys.get("key-1") is not None
+    assert issuer.calls == 2 and jwks.RETRY_BACKOFF[0] < jwks.REFETCH_INTERVAL / 10
+
+
+def test_the_backoff_grows_with_each_failure_in_a_row_and_stays_under_the_minute():
+    clock, issuer = Clock(), Outage(100)
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=issuer, clock=clock)
+    waits = []
+    with pytest.raises(jwks.KeysUnavailable):
+        keys.get("key-1")
+    for _ in range(len(jwks.RETRY_BACKOFF) + 2):
+        calls, started = issuer.calls, clock.now
+        while issuer.calls == calls:  # one second at a time until the next GET
+            clock.now += 1
+            with pytest.raises(jwks.KeysUnavailable):
+                keys.get("key-1")
+        waits.append(clock.now - started)
+    assert waits == [*jwks.RETRY_BACKOFF, jwks.RETRY_BACKOFF[-1], jwks.RETRY_BACKOFF[-1]]
+    assert max(waits) < jwks.REFETCH_INTERVAL
+
+
+def test_a_failed_refetch_keeps_the_cached_keys_and_waits_the_minute():
+    clock, issuer = Clock(), Outage(0, KEY_1)
+    keys = jwks.KeySet(url="https://issuer.example/keys", fetch=issuer, clock=clock)
+    assert keys.get("key-1") is not None
+    issuer.failures = 2  # the next GET fails
+    clock.now += jwks.REFETCH_INTERVAL
+    assert keys.get("rotated") is None  # an unknown kid: refused as the token's fault, the known key still works
+    assert keys.get("key-1") is not None
+    clock.now += jwks.RETRY_BACKOFF[-1]
+    assert keys.get("rotated") is None and issuer.calls == 2  # not asked again before the minute is up
 
 
 def test_the_discovery_document_names_the_keys():
