@@ -56,6 +56,7 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget"})
@@ -63,8 +64,14 @@ def test_forget_deletes_every_turn_and_the_connections_pointer_at_once(message_e
     deletes = [p["RequestItems"]["conversations-test"] for name, p in table.calls if name == "BatchWriteItem"]
     numbers = sorted(int(r["DeleteRequest"]["Key"]["sk"]["N"]) for batch in deletes for r in batch)
     assert numbers == list(range(1, 31)) and [len(b) for b in deletes] == [25, 5]
-    pointer = table.calls[-1][1]
+    pointer = table.calls[-2][1]
     assert pointer["Key"]["pk"] == {"S": f"connection#{CONNECTION}"}
+    assert table.calls[-1][1]["Item"] == {  # off the list at once; the mark keeps a late reply from listing it
+        "pk": {"S": f"conv#{CONVERSATION_ID}"},
+        "sk": {"N": "0"},
+        "status": {"S": "forgotten"},
+        "expiresAt": {"N": str(int(NOW) + 3600)},
+    }
     assert [json.loads(f) for f in posts.sent] == [{"type": "forgotten", "conversationId": CONVERSATION_ID}]
     marker = table.calls[2][1]
     assert marker["Item"] == {
@@ -84,6 +91,7 @@ def test_a_reply_that_reserved_the_next_turn_meanwhile_is_deleted_too(message_ev
     table.add_response("put_item", {})  # the marker at 3
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget", "conversationId": CONVERSATION_ID})
@@ -99,6 +107,7 @@ def test_the_connections_conversation_before_its_first_reply_is_stored_is_forgot
     table.add_response("query", {"Items": []})  # turn 1's reply is on its way, not yet reserved
     table.add_response("put_item", {})  # the marker at 1: that reply will not be stored
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget"})
