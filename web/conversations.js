@@ -8,9 +8,12 @@ const MAX_IDS = 100; // the server takes at most 100 ids in one `conversations` 
 const idsKey = () => `bedrock-ws-chat.conversations.${state.url}`;
 export const list = { entries: [], next: null, loading: false, exportAs: null };
 let onChange = () => {};
+let shown = () => true;
 
-export function whenChanged(callback) {
+// `callback` redraws the list; `visible` says whether it is on screen (a hidden list is not asked for).
+export function whenChanged(callback, visible) {
   onChange = callback;
+  shown = visible;
 }
 
 const signedIn = () => state.signIn !== null;
@@ -46,7 +49,7 @@ function request(next) {
 
 export function refresh() {
   list.next = null;
-  request(null);
+  if (shown()) request(null);
 }
 
 export function more() {

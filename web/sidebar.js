@@ -19,6 +19,7 @@ function setOpen(open) {
   panel.style.top = narrow.matches ? `${document.querySelector("header").getBoundingClientRect().bottom}px` : "";
   toggle.setAttribute("aria-expanded", String(open));
   document.body.classList.toggle("chats-open", open);
+  if (open) conversations.refresh();
 }
 
 toggle.addEventListener("click", () => setOpen(panel.hidden));
@@ -103,4 +104,4 @@ deleteAll.addEventListener("click", () => {
 });
 $("export-markdown").addEventListener("click", () => conversations.startExport("md"));
 $("export-json").addEventListener("click", () => conversations.startExport("json"));
-conversations.whenChanged(draw);
+conversations.whenChanged(draw, () => !panel.hidden);
