@@ -1,4 +1,4 @@
-"""Helpers for the conversation-list browser tests (tests/browser/test_conversation_list.py): chatting on the page,
+"""Browser test helpers (the list tests; test_signin.py uses the local Cognito site): chatting on the page,
 a `make local AUTH=cognito` with users, and the sidebar's rows."""
 
 import json
