@@ -213,7 +213,7 @@ def model_failure(exc: Exception) -> ProtocolError:
 # --- the conversation list (issue 24): conversations, rename, forget all ----------------------------------------
 LIST_PAGE = 25  # conversations per `conversations` frame
 LIST_IDS_MAX = 100  # ids an anonymous client may name in one `conversations` message
-TITLE_MAX_CHARS = 100  # 25 titles of 100 characters, each at most 12 bytes escaped, keep a frame under 32 KB
+TITLE_MAX_CHARS = 80  # 25 titles of 80 characters, up to 12 bytes each escaped (an emoji: a surrogate pair), fit 32 KB
 _NOT_IN_A_TITLE = {"Cc", "Cs", "Zl", "Zp"}  # control characters, lone surrogates, line and paragraph separators
 
 

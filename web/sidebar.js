@@ -41,7 +41,7 @@ function select(conversationId) {
 function startRename(entry, row) {
   const input = document.createElement("input");
   input.value = entry.title;
-  input.maxLength = 100;
+  input.maxLength = 80;
   input.setAttribute("aria-label", "New title");
   const done = (save) => {
     const title = input.value.trim();
