@@ -7,8 +7,10 @@
 //   view.js        the conversation view: messages, notices, the reply streaming in
 //   history.js     redrawing a conversation from the server's history frames
 //   composer.js    the message box and the Send, Stop, New chat and Delete chat buttons
+//   sidebar.js     the conversation list beside the chat; conversations.js its requests, frames and exports
 //   markdown.js    replies rendered as DOM nodes, never as HTML;  signin.js  sign-in, when the API needs a token
 import "./composer.js";
+import "./sidebar.js";
 import { connect, disconnect, reconnectNow, renew } from "./connection.js";
 import { setStatus, state, updateControls, useApi } from "./state.js";
 

@@ -1,5 +1,6 @@
 // The one WebSocket to the API: sending (within API Gateway's frame quota), connecting with the sign-in token,
 // reconnecting with backoff when it drops, and reopening on request (Stop, a refreshed token, sign-out).
+import { refresh as refreshList } from "./conversations.js";
 import { onFrame } from "./frames.js";
 import { note, setStatus, state, updateControls } from "./state.js";
 import { finishReply } from "./view.js";
@@ -21,7 +22,7 @@ export function send(message) {
   return true;
 }
 
-function requestHistory() {
+export function requestHistory() {
   if (!state.conversationId || state.noHistory) return;
   state.waiting = "history";
   send({ action: "history", conversationId: state.conversationId });
@@ -48,6 +49,7 @@ export function connect() {
     setStatus("Connected", "ok");
     if (state.needsHistory) requestHistory();
     state.needsHistory = false;
+    refreshList();
     updateControls();
   };
   ws.onmessage = (event) => onFrame(event.data);

@@ -1,5 +1,7 @@
-// Frames from the server, one at a time: text deltas, `end`, `error`, `history`, `forgotten`, and API Gateway's
+// Frames from the server, one at a time: text deltas, `end`, `error`, `history`, `forgotten`, the list's
+// `conversations` and `renamed` (conversations.js), and API Gateway's
 // own frames (which have no "type"). The protocol is the README's "Message protocol" section.
+import { onConversations, onRemoved, onRenamed, touched } from "./conversations.js";
 import { onHistory } from "./history.js";
 import { forgetLocally, note, remember, state, ui, updateControls } from "./state.js";
 import { addNotice, budgetText, finishReply, onDelta, usageText } from "./view.js";
@@ -43,7 +45,7 @@ export function onFrame(data) {
     case "end":
       remember(frame.conversationId);
       finishReply(usageText(frame), "", budgetText(frame.budget));
-      return;
+      return touched(frame.conversationId);
     case "error":
       remember(frame.conversationId);
       return onError(frame);
@@ -51,6 +53,10 @@ export function onFrame(data) {
       return onHistory(frame);
     case "forgotten":
       return onForgotten(frame);
+    case "conversations":
+      return onConversations(frame);
+    case "renamed":
+      return onRenamed(frame);
     default:
       if (typeof frame.message === "string") onGatewayFrame(frame.message);
   }
@@ -100,8 +106,11 @@ function onGatewayFrame(message) {
 
 function onForgotten(frame) {
   state.waiting = null;
-  if (!frame.conversationId || frame.conversationId === state.conversationId) forgetLocally();
-  ui.log.replaceChildren();
-  note("Chat deleted.");
+  onRemoved(frame);
+  if (frame.all || !frame.conversationId || frame.conversationId === state.conversationId) {
+    forgetLocally();
+    ui.log.replaceChildren();
+  }
+  note(frame.all ? "All chats deleted." : "Chat deleted.");
   updateControls();
 }

@@ -1,5 +1,6 @@
 // Redrawing a conversation from the server's `history` frames: after a reload, or a socket that dropped mid-reply.
 // A long history comes in several frames (part/parts), and a turn too long for one frame in several entries.
+import { exported, list } from "./conversations.js";
 import { offerCopy } from "./copy.js";
 import { renderMarkdown, renderPlain } from "./markdown.js";
 import { remember, state, ui, updateControls } from "./state.js";
@@ -30,6 +31,7 @@ export function onHistory(frame) {
   const turns = assemble(state.history.turns);
   state.history = null;
   state.waiting = null;
+  if (list.exportAs) return exported(frame.conversationId, turns); // a download; the view stays as it is
   remember(frame.conversationId);
   if (!state.reply) {
     ui.log.replaceChildren();

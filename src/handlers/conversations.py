@@ -1,17 +1,47 @@
-"""history and forget: read a conversation back in frames of at most 32 KB, or delete all of it at once.
+"""history, forget, conversations and rename: a person's conversations, read back, listed, renamed and deleted.
 
-`{"action": "history", "conversationId": "<id>"}` and `{"action": "forget", "conversationId": "<id>"}`; without
-`conversationId`, the connection's current conversation.
+`{"action": "history", "conversationId": "<id>"}` and `{"action": "forget", "conversationId": "<id>"}` (without
+`conversationId`, the connection's current conversation; `"all": true` forgets every one of a signed-in
+principal's); `{"action": "conversations"}` lists them (docs/protocol.md); `{"action": "rename", ...}` titles one.
 """
 
 import time
 
 import connections
-from conversation import turns
+from conversation import listing, turns
 from conversation.history import history_frames
-from protocol import ProtocolError, conversation_id_of, error_frame, forgotten_frame, parse_message
+from protocol import (
+    ProtocolError,
+    conversation_id_of,
+    error_frame,
+    forget_all_of,
+    forgotten_all_frame,
+    forgotten_frame,
+    parse_conversations,
+    parse_message,
+    parse_title,
+    renamed_frame,
+)
 from signin import session
 from telemetry.logs import bind, log
+
+
+def _answer(route: str | None, connection_id: str, owner: str, message: dict, now: float) -> tuple[list[str], int]:
+    """The route's frames, and how many turns (history) or conversations (conversations, forget all, rename) they
+    concern, for the log line."""
+    if route == "conversations":
+        return listing.page(owner, parse_conversations(message), now)
+    if route == "forget" and forget_all_of(message):
+        count, more = listing.forget_all(connection_id, owner, now)
+        return [forgotten_all_frame(count, more)], count
+    requested = conversation_id_of(message)
+    if route == "rename":
+        title = parse_title(message)
+        return [renamed_frame(listing.rename(owner, requested, title, now), title)], 1
+    if route == "forget":
+        return [forgotten_frame(listing.forget(connection_id, owner, requested, now))], 0
+    conversation_id, stored = turns.read(connection_id, owner, requested, now)
+    return history_frames(conversation_id, stored), len(stored)
 
 
 def handler(event: dict, context: object) -> dict:
@@ -23,12 +53,7 @@ def handler(event: dict, context: object) -> dict:
     count = 0
     try:
         session.check(request, now)  # a connection outlives its token: reading and deleting end with it
-        requested = conversation_id_of(parse_message(event.get("body")))
-        if route == "forget":
-            frames = [forgotten_frame(turns.forget(connection_id, owner, requested, now))]
-        else:
-            conversation_id, stored = turns.read(connection_id, owner, requested, now)
-            frames, count = history_frames(conversation_id, stored), len(stored)
+        frames, count = _answer(route, connection_id, owner, parse_message(event.get("body")), now)
     except ProtocolError as refused:
         error, frames = refused, [error_frame(refused)]
     except turns.Refusal as refusal:
@@ -37,7 +62,7 @@ def handler(event: dict, context: object) -> dict:
     log(
         route or "conversations",
         level="ERROR" if cause else "INFO",
-        turns=count,
+        count=count,
         frames=len(frames),
         error=str(error.code) if error else None,
         cause=repr(cause) if cause else None,

@@ -6,7 +6,7 @@ import time
 from functools import partial
 
 import connections
-from conversation import budget, store, turns
+from conversation import budget, listing, store, turns
 from protocol import NOT_STORED, model_failure
 from reply import bedrock
 from reply.deadline import Bounded, seconds_until_stop
@@ -58,6 +58,11 @@ def _store(begun: turns.Begun, outcome: Outcome) -> None:
         )
     except Exception as exc:
         outcome.error, outcome.cause = NOT_STORED, outcome.cause or exc
+    else:
+        try:  # the turn is stored either way; the list shows it a turn late
+            listing.touch(begun.turn, time.time())
+        except Exception as exc:
+            log("listing", level="ERROR", cause=repr(exc))
 
 
 def _billed(begun: turns.Begun, outcome: Outcome) -> int:

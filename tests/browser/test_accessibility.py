@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_chat_page import ask, reply, wait_for_end
+from tests.browser.pages import ask, reply, wait_for_end
 
 pytestmark = pytest.mark.browser
 

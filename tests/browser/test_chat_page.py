@@ -1,6 +1,5 @@
 """The chat page against the emulator, in headless Chromium: what a user sees and what the page must never do."""
 
-import base64
 import json
 import os
 from pathlib import Path
@@ -11,32 +10,12 @@ from websockets.sync.client import connect
 
 from emulator.bedrock import reply_pieces, scripted_reply
 from emulator.bedrock.script import prompt_hash
+from tests.browser.pages import ask, gateway_frame, last_reply, reply, scripted_server, wait_for_end
 
 pytestmark = pytest.mark.browser
 
 ARTICLE = "Hello, AI! What you can do?"
 ROOT = Path(__file__).parents[2]
-
-
-def reply(text: str) -> str:
-    """A stand-in directive making the reply exactly `text`."""
-    return f"[standin reply={base64.urlsafe_b64encode(text.encode()).decode().rstrip('=')}]"
-
-
-def ask(page: Page, text: str) -> None:
-    page.get_by_label("Message", exact=True).fill(text)
-    page.get_by_label("Message", exact=True).press("Enter")
-
-
-def last_reply(page: Page):
-    return page.locator(".message.assistant").last
-
-
-def wait_for_end(page: Page):
-    """The last reply, once its end (usage) or error line is shown."""
-    answer = last_reply(page)
-    expect(answer.locator(".meta")).not_to_be_empty()
-    return answer
 
 
 def test_the_articles_message_streams_in_and_renders_with_its_usage(page: Page, watch, tmp_path):
@@ -253,23 +232,6 @@ def test_shift_enter_is_a_new_line_and_enter_sends(page: Page):
 
 
 # --- frames the emulator's main.yml never sends: a scripted server in the page's place ---------------------
-
-
-def scripted_server(page: Page, site, answers: list[list[str]], connections: list[WebSocketRoute]) -> None:
-    """Connections to the page's API (its config.json's URL, here scripted instead of the emulator's) answer the
-    n-th message with the frames in answers[n]."""
-
-    def handler(ws: WebSocketRoute) -> None:
-        connections.append(ws)
-        ws.on_message(lambda _message: [ws.send(frame) for frame in answers.pop(0)])
-
-    page.route_web_socket(site.socket, handler)
-    page.goto(site.page)
-    expect(page.get_by_role("status")).to_have_text("Connected")
-
-
-def gateway_frame(message: str) -> str:
-    return json.dumps({"message": message, "connectionId": "L3o2=", "requestId": "L3o3="})
 
 
 def test_history_in_several_frames_is_joined_turn_by_turn(context, site):

@@ -6,7 +6,7 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_chat_page import ask, reply, scripted_server, wait_for_end
+from tests.browser.pages import ask, reply, scripted_server, wait_for_end
 
 pytestmark = pytest.mark.browser
 

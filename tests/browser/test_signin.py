@@ -1,41 +1,22 @@
 """Sign-in on the chat page, against `make local AUTH=cognito` (the emulator's authorizer and moto's Cognito)."""
 
 import json
-import urllib.request
 from collections.abc import Iterator
 
-import boto3
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Site, emulator
+from tests.browser.conftest import Site
+from tests.browser.pages import PASSWORD, local_cognito, signed_in_site
 
 pytestmark = pytest.mark.browser
 
-USER, PASSWORD = "alice", "Str0ng-passphrase!"
-
-
-def local_cognito(site: Site) -> tuple[object, dict]:
-    """A boto3 client of the emulator's Cognito, and the page's config.json that names it."""
-    with urllib.request.urlopen(f"{site.page}config.json", timeout=5) as response:
-        described = json.load(response)
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=described["endpoints"]["AWS_ENDPOINT_URL_COGNITO_IDP"],
-        region_name=described["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    return cognito, described
+USER = "alice"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log", "--parameter", "Auth=cognito") as running:
-        cognito, described = local_cognito(running)
-        pool = described["outputs"]["UserPoolId"]
-        cognito.admin_create_user(UserPoolId=pool, Username=USER, MessageAction="SUPPRESS")
-        cognito.admin_set_user_password(UserPoolId=pool, Username=USER, Password=PASSWORD, Permanent=True)
+    with signed_in_site(tmp_path_factory.mktemp("emulator") / "emulator.log", [USER]) as running:
         yield running
 
 

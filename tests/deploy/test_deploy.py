@@ -288,6 +288,11 @@ def test_the_table_is_deployed_with_the_stack_and_every_function_that_uses_it_ge
     assert name.startswith(f"{STACK}-Table-")  # CloudFormation's name: a redeploy never collides with it
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
+    (index,) = table["GlobalSecondaryIndexes"]  # the conversation list (issue 24)
+    assert (index["IndexName"], [k["AttributeName"] for k in index["KeySchema"]]) == (
+        "byOwner",
+        ["listOwner", "updatedAt"],
+    )
     functions = rehearsal.deployed.functions
     variables = {f: functions[f"{STACK}-{f}"].get("Environment", {}).get("Variables", {}) for f in HANDLERS}
     users = {f for f, v in variables.items() if "TABLE_NAME" in v}

@@ -54,7 +54,7 @@ ROUTES = of_type(MAIN, "AWS::ApiGatewayV2::Route")
 
 def test_the_routes_exist():
     keys = sorted(r["Properties"]["RouteKey"] for r in ROUTES.values())
-    assert keys == ["$connect", "$default", "$disconnect", "forget", "history", "sendtext"]
+    assert keys == ["$connect", "$default", "$disconnect", "conversations", "forget", "history", "rename", "sendtext"]
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -72,8 +72,8 @@ def test_route_is_wired_to_its_own_function_with_a_scoped_permission(route):
         for p in of_type(MAIN, "AWS::Lambda::Permission").values()
         if ref_name(p["Properties"]["FunctionName"]) == function_id
     ]
-    # One permission per route the function serves, each naming exactly that route (history and forget share a
-    # function, so it has two).
+    # One permission per route the function serves, each naming exactly that route (history, forget, conversations
+    # and rename share a function, so it has four).
     served = {
         r["Properties"]["RouteKey"]
         for r in ROUTES.values()
@@ -263,14 +263,16 @@ def test_the_table_is_on_demand_with_ttl_point_in_time_recovery_and_a_deliberate
         (
             "ConversationsRoleName",
             [
+                "dynamodb:BatchGetItem",  # the list items an anonymous client names
                 "dynamodb:BatchWriteItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:GetItem",
                 "dynamodb:PutItem",
                 "dynamodb:Query",
+                "dynamodb:UpdateItem",  # rename
             ],
         ),
-        # reserve the turn once (and ask who holds it, when taken), store the reply
+        # reserve the turn once (and ask who holds it, when taken), store the reply, move the list item up
         ("StreamReplyRoleName", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
         ("ReplyFailedRoleName", ["dynamodb:UpdateItem"]),  # mark a reply that never finished failed
     ],
@@ -283,7 +285,7 @@ def test_only_the_functions_that_use_the_table_get_only_the_actions_they_use_on_
     ]
     assert len(granted) == 4
     (policy,) = [p for p in granted if p["RoleName"]["Fn::ImportValue"]["Fn::Sub"].endswith(role)]
-    (statement,) = policy["PolicyDocument"]["Statement"]
+    statement = policy["PolicyDocument"]["Statement"][0]  # the index grant: tests/templates/test_list_index.py
     assert sorted(statement["Action"]) == actions
     assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}
 

@@ -164,9 +164,9 @@ def table(monkeypatch):
     """Stubber on the DynamoDB client, in every unit test: a store call nobody queued fails the test.
 
     `table.fresh()` queues what a message on a connection with no conversation costs (SendText: GetItem of the
-    connection's record, PutItem of it; StreamReply: PutItem reserving turn 1, UpdateItem storing the reply);
-    `table.calls` lists every
-    call made, as (operation, parameters). New conversations get CONVERSATION_ID.
+    connection's record, PutItem of it; StreamReply: PutItem reserving turn 1, UpdateItem storing the reply,
+    UpdateItem of the list item); `table.calls` lists every call made, as (operation, parameters). New
+    conversations get CONVERSATION_ID.
     """
     monkeypatch.setattr(turns, "new_id", lambda: CONVERSATION_ID)
     stubber = Stubber(store.client)
@@ -180,6 +180,7 @@ def table(monkeypatch):
         stubber.add_response("put_item", {})  # ... made the connection's
         stubber.add_response("put_item", {})  # StreamReply: turn 1 reserved
         stubber.add_response("update_item", {})  # ... the reply stored
+        stubber.add_response("update_item", {})  # ... its conversation moved to the top of the list
 
     stubber.fresh, stubber.calls = fresh, calls
     store.client.meta.events.register("before-parameter-build.dynamodb", record)

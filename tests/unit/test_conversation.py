@@ -47,7 +47,7 @@ def operations(table) -> list[str]:
     return [name for name, _ in table.calls]
 
 
-def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_two_writes(bedrock, posts, table):
+def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_three_writes(bedrock, posts, table):
     table.add_response("get_item", current())
     table.add_response("query", {"Items": [item(2, "Second?", "Two."), item(1, "First?", "One.")]})
     table.add_response(
@@ -72,6 +72,7 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
         },
     )  # StreamReply reserves the turn
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     history = [user("First?"), assistant("One."), user("Second?"), assistant("Two."), user("Third?")]
     bedrock.reply(RawStream(reply_messages(["Three", "."]), pace=posts.pace))
     expected_messages = history
@@ -81,7 +82,7 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
 
     assert bedrock.requests[-1]["messages"] == expected_messages
 
-    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem", "UpdateItem"]
     query = table.calls[1][1]
     assert query["ConsistentRead"] is True and query["ScanIndexForward"] is False
     assert len(table.calls[2][1]["Item"]["claim"]["S"]) == 32  # 128 random bits, per reserving attempt
@@ -90,6 +91,11 @@ def test_the_next_message_on_a_connection_carries_its_history_in_two_reads_and_t
     assert update["ExpressionAttributeValues"][":status"] == {"S": "complete"}
     assert update["ConditionExpression"] == "requestId = :request AND #status = :pending"
     assert update["ExpressionAttributeValues"][":request"] == {"S": "stream-request"}
+    listed = table.calls[4][1]  # after the store: the list shows only stored turns
+    assert listed["Key"] == {"pk": {"S": f"conv#{CONVERSATION_ID}"}, "sk": {"N": "0"}}
+    assert listed["ExpressionAttributeValues"][":turns"] == {"N": "3"}
+    assert listed["ExpressionAttributeValues"][":title"] == {"S": "Third?"}
+    assert "listOwner" not in listed["UpdateExpression"]  # anonymous: out of the index
     assert sent(posts)[-1]["conversationId"] == CONVERSATION_ID
 
 
@@ -112,6 +118,7 @@ def test_a_conversation_id_resumes_it_on_a_new_connection_and_the_connection_kee
     )
     table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Yes"])))
     expected_messages = [user("First?"), assistant("One."), user("Again?")]
     posts.accept(), posts.accept()
@@ -135,12 +142,13 @@ def test_new_true_starts_a_fresh_conversation_only_if_the_connection_still_holds
     table.add_response("put_item", {})
     table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
 
     answer({"action": "sendtext", "text": "Start over", "new": True})
 
-    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem"]  # no history read
+    assert operations(table) == ["GetItem", "PutItem", "PutItem", "UpdateItem", "UpdateItem"]  # no history read
     pointer = table.calls[1][1]
     assert pointer["Item"]["conversationId"] == {"S": CONVERSATION_ID}
     assert pointer["ExpressionAttributeValues"] == {":previous": {"S": OTHER_ID}}
@@ -155,12 +163,13 @@ def test_the_connections_conversation_without_a_stored_turn_goes_on_under_its_id
     table.add_response("query", {"Items": []})
     table.add_response("put_item", {})  # StreamReply reserves turn 1; the connection's record is unchanged
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
 
     answer({"action": "sendtext", "text": "Again"})
 
-    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem"]
+    assert operations(table) == ["GetItem", "Query", "PutItem", "UpdateItem", "UpdateItem"]
     assert (table.calls[2][1]["Item"]["pk"], table.calls[2][1]["Item"]["sk"]) == ({"S": OTHER_ID}, {"N": "1"})
     assert sent(posts)[-1]["conversationId"] == OTHER_ID
 
@@ -262,6 +271,7 @@ def test_a_retried_write_that_finds_its_own_first_attempt_is_not_a_conflict(bedr
         mine = {"claim": {"S": "c0ffee"}, "eventId": {"S": "this-request"}, "status": {"S": "pending"}}
         table.add_response("get_item", {"Item": mine})
     table.add_response("update_item", {})  # StreamReply's store
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     posts.accept(), posts.accept()
 
@@ -276,6 +286,7 @@ def test_a_pending_turn_past_its_deadline_was_abandoned_and_is_left_out(bedrock,
     table.add_response("query", {"Items": [abandoned, item(1, "First?", "One.")]})
     table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("First?"), assistant("One."), user("Next?")]
     posts.accept(), posts.accept()
@@ -293,6 +304,7 @@ def test_expired_turns_are_ignored_by_the_injected_clock(bedrock, posts, table):
     table.add_response("query", {"Items": [item(2, "New?", "New."), old]})
     table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_response("update_item", {})
+    table.add_response("update_item", {})  # ... and the list item
     bedrock.reply(RawStream(reply_messages(["Ok"])))
     expected_messages = [user("New?"), assistant("New."), user("Now?")]
     posts.accept(), posts.accept()
@@ -325,7 +337,7 @@ def test_a_reply_failing_mid_stream_is_stored_as_partial_with_the_text_the_clien
 
     answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
-    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    values = table.calls[-2][1]["ExpressionAttributeValues"]
     assert values[":assistant"] == {"S": "Half a reply"} and values[":status"] == {"S": "partial"}
     assert sent(posts)[-1]["type"] == "error" and sent(posts)[-1]["conversationId"] == CONVERSATION_ID
 
@@ -337,7 +349,7 @@ def test_a_reply_failing_before_any_text_is_stored_as_failed(bedrock, posts, tab
 
     answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
-    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    values = table.calls[-2][1]["ExpressionAttributeValues"]
     assert values[":assistant"] == {"S": ""} and values[":status"] == {"S": "failed"}
     assert sent(posts) == [
         {
@@ -357,7 +369,7 @@ def test_a_client_that_left_mid_reply_leaves_a_partial_turn_of_what_reached_it(b
 
     answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
-    values = table.calls[-1][1]["ExpressionAttributeValues"]
+    values = table.calls[-2][1]["ExpressionAttributeValues"]
     assert values[":assistant"] == {"S": "piece 0 "} and values[":status"] == {"S": "partial"}
 
 
@@ -366,12 +378,14 @@ def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_st
     table.add_response("put_item", {})
     table.add_response("put_item", {})  # StreamReply reserves the turn
     table.add_client_error("update_item", "ConditionalCheckFailedException", http_status_code=400)
+    table.add_client_error("update_item", "ConditionalCheckFailedException")  # the list item: forget's mark
     bedrock.reply(RawStream(reply_messages(["Hi"])))
     posts.accept(), posts.accept()
 
     answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
     assert sent(posts)[-1]["type"] == "end"
+    assert table.calls[-1][1]["ConditionExpression"] == "attribute_not_exists(#status)"
 
 
 def test_a_reply_that_could_not_be_stored_ends_in_an_error_frame_saying_so(bedrock, posts, table):

@@ -36,7 +36,7 @@ def test_history_logs_the_turns_and_frames_it_sent(message_event, posts, table, 
         "requestId": REQUEST_ID,
         "messageId": REQUEST_ID,
         "connectionId": CONNECTION,
-        "turns": 2,
+        "count": 2,
         "frames": 1,
         "error": None,
         "cause": None,
@@ -50,10 +50,11 @@ def test_forget_logs_one_frame_and_no_turns(message_event, posts, table, capsys)
     table.add_response("put_item", {})  # the marker
     table.add_response("batch_write_item", {})
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
     call(message_event, "forget", '{"action": "forget"}')
     line = logged(capsys)
-    assert (line["event"], line["turns"], line["frames"], line["error"], line["gone"]) == ("forget", 0, 1, None, False)
+    assert (line["event"], line["count"], line["frames"], line["error"], line["gone"]) == ("forget", 0, 1, None, False)
 
 
 def test_a_bad_message_gets_its_error_frame_and_is_logged_by_code(message_event, posts, table, capsys):

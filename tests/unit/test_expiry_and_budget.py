@@ -134,6 +134,7 @@ def test_a_reply_settles_what_was_billed_and_the_end_frame_says_what_is_left(
     bedrock.reply(RawStream(reply_messages(["Hi", " there"]), pace=posts.pace))
     table.add_response("put_item", {})  # StreamReply: the turn
     table.add_response("update_item", {})  # ... stored
+    table.add_response("update_item", {})  # ... its conversation moved up the list
     billed = 14 + 2 * 5  # the stand-in body's usage: 14 input tokens, 2 output tokens at 5 each
     table.add_response(
         "update_item",
@@ -161,6 +162,7 @@ def test_a_failed_settle_is_logged_and_the_reply_stands(
     sendtext.handler(signed_in(message_event, exp=time.time() + 600), None)
     bedrock.reply(RawStream(reply_messages(["Hi"]), pace=posts.pace))
     table.add_response("put_item", {})
+    table.add_response("update_item", {})
     table.add_response("update_item", {})
     table.add_client_error("update_item", "ProvisionedThroughputExceededException")
     posts.accept()

@@ -56,6 +56,7 @@ def test_forget_buries_every_turn_and_deletes_the_connections_pointer_at_once(me
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget"})
@@ -65,8 +66,14 @@ def test_forget_buries_every_turn_and_deletes_the_connections_pointer_at_once(me
     assert sorted(int(t["sk"]["N"]) for t in tombstones) == list(range(1, 31)) and [len(b) for b in buried] == [25, 5]
     assert all(set(t) == {"pk", "sk", "status", "expiresAt"} for t in tombstones)  # no text, no owner left
     assert {t["status"]["S"] for t in tombstones} == {"forgotten"}
-    pointer = table.calls[-1][1]
+    pointer = table.calls[-2][1]
     assert pointer["Key"]["pk"] == {"S": f"connection#{CONNECTION}"}
+    assert table.calls[-1][1]["Item"] == {  # off the list at once; the mark keeps a late reply from listing it
+        "pk": {"S": f"conv#{CONVERSATION_ID}"},
+        "sk": {"N": "0"},
+        "status": {"S": "forgotten"},
+        "expiresAt": {"N": str(int(NOW) + 3600)},
+    }
     assert [json.loads(f) for f in posts.sent] == [{"type": "forgotten", "conversationId": CONVERSATION_ID}]
     marker = table.calls[2][1]
     assert marker["Item"] == {
@@ -86,6 +93,7 @@ def test_a_reply_that_reserved_the_next_turn_meanwhile_is_buried_too(message_eve
     table.add_response("put_item", {})  # the marker at 3
     table.add_response("batch_write_item", {"UnprocessedItems": {}})
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget", "conversationId": CONVERSATION_ID})
@@ -101,6 +109,7 @@ def test_the_connections_conversation_before_its_first_reply_is_stored_is_forgot
     table.add_response("query", {"Items": []})  # turn 1's reply is on its way, not yet reserved
     table.add_response("put_item", {})  # the marker at 1: that reply will not be stored
     table.add_response("delete_item", {})
+    table.add_response("put_item", {})  # off the list
     posts.accept()
 
     call(message_event, "forget", {"action": "forget"})

@@ -271,5 +271,5 @@ def test_a_reply_still_streaming_near_the_functions_timeout_stops_with_an_error_
         "conversationId": CONVERSATION_ID,
     }
     assert raw.closed.is_set() and raw.read < len(raw.messages)
-    stored = table.calls[-1][1]["ExpressionAttributeValues"]
+    stored = table.calls[-2][1]["ExpressionAttributeValues"]
     assert stored[":status"] == {"S": "partial"}  # what the client got is kept
