@@ -42,6 +42,9 @@ class Service:
     server: Callable[[], str]  # the local server's URL, started on first use
 
 
+# How the table waiters poll: dynalite changes a table's state within a timer tick, not DynamoDB's minutes.
+_WAIT = {"Delay": 0.01, "MaxAttempts": 500}
+
 # CloudFormation's AWS::DynamoDB::Table properties that CreateTable takes under the same names.
 _TABLE_PROPERTIES = (
     "TableName",
@@ -67,6 +70,9 @@ def _create_table(client, table: Resource) -> None:
         request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     _drop_table(client, table)  # left over from an earlier emulator in this process: start empty, as a new stack
     client.create_table(**request)
+    # CreateTable answers while the table is CREATING (dynalite too, for a timer tick): wait for ACTIVE, as
+    # CloudFormation does before it reports the resource created.
+    client.get_waiter("table_exists").wait(TableName=table.name, WaiterConfig=_WAIT)
     # TimeToLiveSpecification is not applied: dynalite has no TTL (DynamoDB's deletes days late; readers filter).
     log.info("DynamoDB table %s (%s) created", table.name, table.logical_id)
 
@@ -74,6 +80,10 @@ def _create_table(client, table: Resource) -> None:
 def _drop_table(client, table: Resource) -> None:
     with contextlib.suppress(client.exceptions.ResourceNotFoundException):
         client.delete_table(TableName=table.name)
+    # DeleteTable answers while the table is DELETING and still listed (dynalite removes it on a timer after the
+    # answer): wait until it is gone, as CloudFormation does, so a stopped emulator has no tables and a new one
+    # can create the same name.
+    client.get_waiter("table_not_exists").wait(TableName=table.name, WaiterConfig=_WAIT)
 
 
 SERVICES: dict[str, Service] = {

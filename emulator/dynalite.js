@@ -1,6 +1,7 @@
 // The local DynamoDB: dynalite (npm, pinned in package.json), in memory, on 127.0.0.1 and a free port.
 // Started by emulator/dynalite.py, which reads the first stdout line, `listening <port>`.
-// Tables are ACTIVE at once (dynalite's default keeps them CREATING for half a second; CloudFormation waits).
+// Tables change state on the next timer tick (dynalite's default keeps them CREATING or DELETING for half a second),
+// still after CreateTable/DeleteTable answer, as DynamoDB's: emulator/aws_services.py waits, as CloudFormation does.
 // GET /_emulator/requests answers how many requests it has served, by X-Amz-Target: the bench counts a turn's cost.
 "use strict";
 const http = require("node:http");

@@ -86,3 +86,18 @@ def test_a_template_without_tables_starts_no_local_service(tmp_path):
     path.write_text(probe_template({"$default": "record"}))
     services = aws_services.LocalServices(template.load(path, {"ProbeDir": str(tmp_path)}))
     assert services.start() == {} and services.endpoints == {}
+
+
+def test_stop_returns_once_the_tables_are_gone_and_start_once_they_are_active(tmp_path):
+    """DeleteTable and CreateTable answer before the table is gone or ACTIVE (dynalite: a timer tick later, as
+    DynamoDB: minutes later); stop() and start() wait, as CloudFormation does. Repeated: a lost race shows often."""
+    api = with_tables(tmp_path)
+    names = {resource.name for resource in api.resources}
+    for _ in range(20):
+        services = aws_services.LocalServices(api)
+        services.start()
+        client = services.client("dynamodb")
+        statuses = {client.describe_table(TableName=name)["Table"]["TableStatus"] for name in names}
+        services.stop()
+        assert statuses == {"ACTIVE"}
+        assert not names & set(client.list_tables()["TableNames"])
