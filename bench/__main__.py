@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from bench import first_frame, static, streams
-from emulator.bedrock import BedrockStandIn
-from emulator.runtime import stop_forkserver
+from emulator.awslambda.runtime import stop_forkserver
+from emulator.bedrock.server import BedrockStandIn
 
 RATES = (50, 150, 400)  # tokens/s from the model
 LATENCIES = (0, 10, 30, 60)  # ms each post to @connections takes
@@ -55,7 +55,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]:
     reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log = logging.getLogger("emulator.awslambda")
     runtime_log.addHandler(reports)
     runtime_log.setLevel(logging.INFO)
     cells: list[dict] = []
@@ -160,7 +160,7 @@ def table(cells: list[dict]) -> tuple[str, list[dict]]:
 
 async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
     reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log = logging.getLogger("emulator.awslambda")
     runtime_log.addHandler(reports)
     runtime_log.setLevel(logging.INFO)
     standin = BedrockStandIn(rate=0, ttft_ms=0)

@@ -11,7 +11,7 @@ Target (issue 10): the warm median within 25 ms of the baseline's. Short replies
 import statistics
 
 from bench import streams
-from emulator.bedrock import BedrockStandIn
+from emulator.bedrock.server import BedrockStandIn
 
 MODES = {"serial": "synchronous (article)", "relay": "asynchronous (ships)"}
 TARGET_MS = 25.0

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from websockets.sync.client import connect
 
-from emulator.bedrock import reply_pieces, scripted_reply
-from emulator.bedrock.script import prompt_hash
+from emulator.bedrock.script import prompt_hash, reply_pieces, scripted_reply
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import EventStreamError, ReadTimeoutError
 
 from connections import ClientGone
-from emulator.anthropic import message_events
+from emulator.bedrock.anthropic import message_events
 from relay import relay
 
 WAIT = 10.0  # seconds: only ever reached when the relay is broken (a hang), never by a slow machine
