@@ -88,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     parameters = dict(args.parameter)
+    interpreter_paths = interpreters.parse(args.interpreter)  # refused before anything starts
     cognito = LocalCognito(args.region)  # moto's cognito-idp, started only if the template has a user pool
     api = template.load(
         args.template, parameters, args.stage, args.code_dir, region=args.region, provision=cognito.provision
@@ -114,7 +115,7 @@ async def serve(args: argparse.Namespace) -> None:
         lambda_port=args.lambda_port,
         retry_delays=args.lambda_retry_delays,
         web_dir=args.web_dir,
-        interpreters=interpreters.parse(args.interpreter),
+        interpreters=interpreter_paths,
     )
     cloud.runtime.cold_start = args.cold_start
     metrics = Metrics()  # what the functions' EMF lines say, summed up on the way out

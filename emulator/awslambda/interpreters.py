@@ -22,12 +22,14 @@ OWN = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def parse(items: Iterable[str]) -> dict[str, str]:
-    """`RUNTIME=PATH` items (the command line's) -> {runtime: path}."""
+    """`RUNTIME=PATH` items (the command line's) -> {runtime: path}, each path an existing file."""
     found = {}
     for item in items:
         runtime, sep, path = item.partition("=")
         if not sep or not runtime or not path:
             raise InterpreterError(f"--interpreter {item!r}: expected RUNTIME=PATH, e.g. python3.13=/opt/py/python3")
+        if not Path(path).is_file():
+            raise InterpreterError(f"--interpreter {item}: no such interpreter")
         found[runtime] = path
     return found
 
@@ -36,9 +38,6 @@ class Interpreters:
     """Runtime name -> the interpreter that runs it; None for the emulator's own (forked environments)."""
 
     def __init__(self, paths: Mapping[str, str] | None = None) -> None:
-        for runtime, path in (paths or {}).items():
-            if not Path(path).is_file():
-                raise InterpreterError(f"--interpreter {runtime}={path}: no such interpreter")
         self.paths = dict(paths or {})
         self._warned: set[str] = set()
 

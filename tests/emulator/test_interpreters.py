@@ -92,8 +92,8 @@ def test_a_bad_interpreter_option_is_refused_with_what_to_write():
     with pytest.raises(interpreters.InterpreterError, match="RUNTIME=PATH"):
         interpreters.parse(["python3.13"])
     with pytest.raises(interpreters.InterpreterError, match="no such interpreter"):
-        interpreters.Interpreters({"python3.13": "/nonexistent/python3.13"})
-    assert interpreters.parse(["python3.13=/usr/bin/python3"]) == {"python3.13": "/usr/bin/python3"}
+        interpreters.parse(["python3.13=/nonexistent/python3.13"])
+    assert interpreters.parse([f"python3.13={sys.executable}"]) == {"python3.13": sys.executable}
 
 
 def test_lambdas_venv_pins_what_the_dev_venv_pins():

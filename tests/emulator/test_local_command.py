@@ -53,6 +53,8 @@ async def test_python_m_emulator_serves_then_exits_cleanly_on_ctrl_c():
             assert line, "".join(banner)
             banner.append(line)
         assert f"npx wscat -c ws://127.0.0.1:{port}/dev\n" in "".join(banner)
+        if sys.version_info[:2] != (3, 13):  # main.yml's Runtime, and no --interpreter for it: said at start
+            assert "WARNING: no interpreter for Runtime python3.13" in "".join(banner)
         async with websockets.connect(f"ws://127.0.0.1:{port}/dev") as ws:
             await ws.send(sendtext(ARTICLE))
             deltas, end = await read_reply(ws)
@@ -73,3 +75,11 @@ async def test_python_m_emulator_serves_then_exits_cleanly_on_ctrl_c():
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server does (TIME_WAIT is fine)
         sock.bind(("127.0.0.1", port))
         sock.listen()
+
+
+def test_an_interpreter_that_is_not_there_is_refused_before_anything_starts():
+    command = [sys.executable, "-m", "emulator", "--port", "0", "--interpreter", "python3.13=/nonexistent/python"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--interpreter python3.13=/nonexistent/python: no such interpreter" in done.stderr
+    assert "Serving" not in done.stdout
