@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import websockets
 
+from emulator.__main__ import parse_args
 from emulator.bedrock.script import scripted_reply
 from tests.local_cloud import ARTICLE, ROOT, read_reply, sendtext
 
@@ -83,3 +84,11 @@ def test_an_interpreter_that_is_not_there_is_refused_before_anything_starts():
     assert done.returncode == 2
     assert "--interpreter python3.13=/nonexistent/python: no such interpreter" in done.stderr
     assert "Serving" not in done.stdout
+
+
+def test_function_env_and_parameters_pass_through_as_given_and_a_malformed_one_is_refused(capsys):
+    args = parse_args(["--function-env", "READ_TIMEOUT=2.5", "--function-env", "QUERY=a=b", "--parameter", "X="])
+    assert args.function_env == [("READ_TIMEOUT", "2.5"), ("QUERY", "a=b")] and args.parameter == [("X", "")]
+    with pytest.raises(SystemExit) as refused:
+        parse_args(["--function-env", "NO_VALUE"])
+    assert refused.value.code == 2 and "expected NAME=VALUE" in capsys.readouterr().err
