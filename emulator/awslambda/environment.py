@@ -42,13 +42,22 @@ class Environment:
         self.init_ms: float | None = None  # reported in the first REPORT line, as Lambda's "Init Duration"
         self.alive = True
         self._waiting: asyncio.Future | None = None
+        self._launch: asyncio.Future | None = None  # the thread starting the process, once start() began
+
+    async def _launched(self) -> None:
+        """Wait out a launch still in its thread (a cancelled start() leaves it running) before the pipe's ends
+        are closed: a launch that found its end closed would leave the forkserver a connection without file
+        descriptors, which ends the forkserver (EOFError in its recvfds) for every later environment."""
+        if self._launch is not None:
+            await asyncio.gather(self._launch, return_exceptions=True)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._waiting = loop.create_future()
         # start() talks to the forkserver and waits for the fork: keep that off the event loop, one at a time
         # (multiprocessing's bookkeeping of children is not thread-safe).
-        await asyncio.to_thread(self.process.start)
+        self._launch = asyncio.ensure_future(asyncio.to_thread(self.process.start))
+        await asyncio.shield(self._launch)
         if isinstance(self.process, _Spawned):  # a fresh interpreter learns what to run over the pipe
             self._conn.send(dataclasses.asdict(self.spec))
         self._child_conn.close()
@@ -88,6 +97,7 @@ class Environment:
 
     async def kill(self) -> None:
         self._ended(expected=True)
+        await self._launched()
         self._conn.close()
         self._child_conn.close()
         if self.process.pid is not None:
@@ -97,6 +107,7 @@ class Environment:
     async def stop(self) -> None:
         """Close the pipe (the environment's loop ends at EOF); kill it if it is still busy after a moment."""
         self._ended(expected=True)
+        await self._launched()
         self._conn.close()
         self._child_conn.close()
         if self.process.pid is None:  # never started
