@@ -38,6 +38,14 @@ PY     := $(VENV)/bin/python
 # checkov lives in its own venv: it pins an older boto3 than requirements-dev.txt (see requirements-checkov.txt).
 CHECKOV_VENV := .venv-checkov
 CHECKOV      := $(CHECKOV_VENV)/bin/checkov
+# Lambda's python3.13 (requirements-lambda.txt) when the machine has a python3.13 (pyenv's, or one on PATH; a pyenv
+# shim that is not active does not count): make local and the e2e tests run the functions on it, make test runs
+# tests/unit on it too. Without one the emulator runs them on this Python, and says so.
+PYTHON313 := $(firstword $(foreach p,$(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13,\
+	$(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && command -v $(p))))
+LAMBDA_VENV := .venv-lambda
+LAMBDA_PY   := $(if $(PYTHON313),$(LAMBDA_VENV)/bin/python)
+INTERPRETERS = $(if $(LAMBDA_PY),--interpreter python3.13=$(LAMBDA_PY))
 # npm ci's stamp: node_modules holds wscat, the JS SDK (tests) and dynalite (make local's DynamoDB).
 NODE_TOOLS := node_modules/.package-lock.json
 # The pinned CLI from the venv when there is one, else whatever `aws` (v1 or v2) is on PATH.
@@ -74,11 +82,17 @@ $(CHECKOV): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	@touch $@
 
+$(LAMBDA_VENV)/bin/python: requirements-lambda.txt
+	$(PYTHON313) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install --quiet --upgrade pip
+	$(LAMBDA_VENV)/bin/pip install --quiet -r requirements-lambda.txt
+	@touch $@
+
 $(NODE_TOOLS): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-setup: $(PY) $(CHECKOV) $(NODE_TOOLS) ## Create the venv and install the pinned tools (other targets do this themselves)
+setup: $(PY) $(CHECKOV) $(NODE_TOOLS) $(LAMBDA_PY) ## Create the venv and install the pinned tools (other targets do this themselves)
 
 lint: $(PY) $(CHECKOV) ## cfn-lint and checkov both templates, ruff the Python
 	$(VENV)/bin/cfn-lint iam.yml main.yml
@@ -93,8 +107,9 @@ lint: $(PY) $(CHECKOV) ## cfn-lint and checkov both templates, ruff the Python
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: lint $(NODE_TOOLS) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal
+test: lint $(NODE_TOOLS) $(LAMBDA_PY) ## Lint, then every test: unit, templates, end-to-end, deploy rehearsal (+ unit on python3.13)
 	$(PY) -m pytest
+	$(if $(LAMBDA_PY),$(LAMBDA_PY) -m pytest tests/unit -q,@echo "WARNING: no python3.13 here: tests/unit ran on $$($(PY) -V) only")
 
 slow: $(PY) $(NODE_TOOLS) ## The slow tests `make test` leaves out (each has a fast equivalent there), e.g. a 45 s reply
 	$(PY) -m pytest -m slow
@@ -102,8 +117,10 @@ slow: $(PY) $(NODE_TOOLS) ## The slow tests `make test` leaves out (each has a f
 rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CLI against a simulated account (moto)
 	$(PY) -m pytest tests/deploy
 
-local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
-	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
+local: $(PY) $(NODE_TOOLS) $(LAMBDA_PY) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
+	@echo 'Once it is up, send e.g. {"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+	@echo '(AUTH=cognito: make user USERNAME=... PASSWORD=... PORT=$(PORT), then make token, and wscat ... -s bedrock-ws-chat -s <token>)'
+	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web $(INTERPRETERS) \
 	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) $(REPLY_PARAMETERS:%=--parameter %) \
 	  --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
@@ -116,7 +133,7 @@ web-config: $(PY) ## Write build/web/: the page with config.json (STACK's URL an
 	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
 	fi; \
 	case "$$auth" in ""|None) auth=none;; esac; \
-	$(PY) -m emulator.page_policy --web-dir web --out build/web --url "$$url" --auth "$$auth" \
+	$(PY) -m emulator.page.policy --web-dir web --out build/web --url "$$url" --auth "$$auth" \
 	  --client-id "$$client" --region $(REGION)
 
 web: web-config ## Serve build/web/ on http://127.0.0.1:PORT/ (make web-config's copy of the page)
@@ -135,7 +152,7 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 	cp node_modules/prismjs/LICENSE web/prism.js.LICENSE
 
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
-	$(PY) -m emulator.load --clients $(CLIENTS)
+	$(PY) -m bench.load --clients $(CLIENTS)
 
 bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|authorizer|render: one); writes docs/performance.md
 	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
@@ -293,5 +310,5 @@ delete: ## Delete the main stack, then the IAM stack (the artifact bucket is kep
 	$(AWS) cloudformation wait stack-delete-complete --region $(REGION) --stack-name $(IAM_STACK)
 
 clean: ## Remove the venvs, node_modules and build output
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LAMBDA_VENV) node_modules build .pytest_cache .ruff_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +

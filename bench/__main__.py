@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bench import first_frame, pacing, static, streams
 from bench.report import LATENCIES, RATES, first_frame_table, relay_table
-from emulator.bedrock import BedrockStandIn
-from emulator.runtime import stop_forkserver
+from emulator.awslambda.runtime import stop_forkserver
+from emulator.bedrock.server import BedrockStandIn
 
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
@@ -56,7 +56,7 @@ def summary(values: list[float]) -> dict[str, float]:
 
 async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]:
     reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log = logging.getLogger("emulator.awslambda")
     runtime_log.addHandler(reports)
     runtime_log.setLevel(logging.INFO)
     cells: list[dict] = []
@@ -113,7 +113,7 @@ def line(c: dict) -> str:
 
 async def measure_pacing(reps: int) -> list[dict]:
     reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log = logging.getLogger("emulator.awslambda")
     runtime_log.addHandler(reports)
     runtime_log.setLevel(logging.INFO)
     standin = BedrockStandIn(rate=0, ttft_ms=0)
@@ -138,7 +138,7 @@ def run_pacing(args: argparse.Namespace) -> None:
 
 async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
     reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.runtime")
+    runtime_log = logging.getLogger("emulator.awslambda")
     runtime_log.addHandler(reports)
     runtime_log.setLevel(logging.INFO)
     standin = BedrockStandIn(rate=0, ttft_ms=0)

@@ -26,10 +26,11 @@ from pathlib import Path
 import websockets
 
 from bench.report import conversations_table
-from emulator import aws_services, template
-from emulator.bedrock import BedrockStandIn
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment, stop_forkserver
+from emulator import template
+from emulator.awslambda.runtime import stop_forkserver
+from emulator.bedrock.server import BedrockStandIn
+from emulator.cloud import LocalCloud, function_environment
+from emulator.services import local
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("conversations.json")
@@ -80,14 +81,14 @@ def hold(client, table: str, connection_id: str, conversation_id: str) -> None:
     )
 
 
-async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) -> tuple[float, Counter, int]:
+async def one_turn(cloud: LocalCloud, client, table: str, stored: int, rep: int) -> tuple[float, Counter, int]:
     conversation_id = f"bench-{stored:02d}-{rep:03d}".ljust(32, "x")
     seed(client, table, conversation_id, stored)
-    async with websockets.connect(gateway.url) as ws:
-        (connection_id,) = gateway.registry.open
+    async with websockets.connect(cloud.url) as ws:
+        (connection_id,) = cloud.stage.registry.open
         if stored:
             hold(client, table, connection_id, conversation_id)
-        before = aws_services.requests()
+        before = local.requests()
         started = time.monotonic()
         await ws.send(json.dumps({"action": "sendtext", "text": f"[standin tokens=8] Turn {rep} after {stored}"}))
         first = None
@@ -95,7 +96,7 @@ async def one_turn(gateway: Gateway, client, table: str, stored: int, rep: int) 
             first = first or time.monotonic()
         assert frame.get("type") == "end" and (frame["conversationId"] == conversation_id or not stored), frame
         await asyncio.sleep(0.05)  # the $disconnect of the previous connection is not in the next count
-    used = aws_services.requests() - before
+    used = local.requests() - before
     return (first - started) * 1000, used, frame["usage"]["input_tokens"]
 
 
@@ -124,16 +125,16 @@ async def measure(reps: int) -> list[dict]:
     standin = BedrockStandIn(rate=0, ttft_ms=0)
     await standin.start()
     api = template.load(ROOT / "main.yml")
-    gateway = Gateway(api, function_environment(standin.url), port=0)
-    await gateway.start()
-    client = gateway.services.client("dynamodb")
-    table = gateway.services.resources[0].name
+    cloud = LocalCloud(api, function_environment(standin.url), port=0)
+    await cloud.start()
+    client = cloud.services.client("dynamodb")
+    table = cloud.services.resources[0].name
     cells = []
     try:
-        await one_turn(gateway, client, table, 0, 999)  # a cold start, not measured
+        await one_turn(cloud, client, table, 0, 999)  # a cold start, not measured
         for stored in STORED:
-            await one_turn(gateway, client, table, stored, reps)  # each path once first, not measured
-            samples = [await one_turn(gateway, client, table, stored, rep) for rep in range(reps)]
+            await one_turn(cloud, client, table, stored, reps)  # each path once first, not measured
+            samples = [await one_turn(cloud, client, table, stored, rep) for rep in range(reps)]
             counts = Counter()
             for _, used, _ in samples:
                 counts.update(used)
@@ -150,7 +151,7 @@ async def measure(reps: int) -> list[dict]:
                 }
             )
     finally:
-        await gateway.stop()
+        await cloud.stop()
         await standin.stop()
         stop_forkserver()
     return cells

@@ -12,7 +12,7 @@ import statistics
 
 from bench import streams
 from bench.report import FIRST_FRAME_PATHS, FIRST_FRAME_TARGET_MS
-from emulator.bedrock import BedrockStandIn
+from emulator.bedrock.server import BedrockStandIn
 
 
 def summary(values: list[float]) -> dict[str, float]:

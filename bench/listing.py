@@ -27,11 +27,12 @@ from pathlib import Path
 import websockets
 
 from bench.report import listing_table
-from emulator import aws_services, template
-from emulator.bedrock import BedrockStandIn
-from emulator.cognito import LocalCognito
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment, stop_forkserver
+from emulator import template
+from emulator.awslambda.runtime import stop_forkserver
+from emulator.bedrock.server import BedrockStandIn
+from emulator.cloud import LocalCloud, function_environment
+from emulator.services import local
+from emulator.services.cognito import LocalCognito
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("listing.json")
@@ -87,20 +88,20 @@ async def list_ms(ws) -> float:
 
 
 async def turn(ws, text: str) -> tuple[float, Counter]:
-    before = aws_services.requests()
+    before = local.requests()
     started = time.monotonic()
     await ws.send(json.dumps({"action": "sendtext", "text": text}))
     first = None
     while isinstance(frame := json.loads(await ws.recv()), str):
         first = first or time.monotonic()
     assert frame.get("type") == "end", frame
-    return (first - started) * 1000, aws_services.requests() - before
+    return (first - started) * 1000, local.requests() - before
 
 
 async def serve(standin: BedrockStandIn, code_dir: Path | None):
     cognito = LocalCognito(template.DEFAULT_REGION)
     api = template.load(ROOT / "main.yml", {"Auth": "cognito"}, code_dir=code_dir, provision=cognito.provision)
-    gateway = Gateway(api, {**function_environment(standin.url), **cognito.environment}, port=0)
+    gateway = LocalCloud(api, {**function_environment(standin.url), **cognito.environment}, port=0)
     await gateway.start()
     return gateway, cognito
 

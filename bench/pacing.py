@@ -12,7 +12,7 @@ docs and docs/capacity.md quote its table; writes bench/pacing.json.
 import statistics
 
 from bench import streams
-from emulator.bedrock import BedrockStandIn
+from emulator.bedrock.server import BedrockStandIn
 from emulator.template import load
 
 RATES = (50, 150, 400)  # tokens/s from the model

@@ -15,9 +15,10 @@ import aiohttp
 import websockets
 
 from emulator import template
-from emulator.bedrock import BedrockStandIn, parse_directives, scripted_reply
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment
+from emulator.bedrock.directives import parse_directives
+from emulator.bedrock.script import scripted_reply
+from emulator.bedrock.server import BedrockStandIn
+from emulator.cloud import LocalCloud, function_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SERIAL_HANDLER = "article_serial.handler"  # bench/article_serial.py, the original article's loop
@@ -82,9 +83,9 @@ def api_for(mode: str, frame_interval_ms: int | None = 0) -> template.Api:
 @contextlib.asynccontextmanager
 async def gateway(
     mode: str, standin: BedrockStandIn, latency_ms: float, frame_interval_ms: int | None = 0
-) -> AsyncIterator[Gateway]:
+) -> AsyncIterator[LocalCloud]:
     api = api_for(mode, frame_interval_ms)
-    emulator = Gateway(api, function_environment(standin.url), port=0, post_latency_ms=latency_ms)
+    emulator = LocalCloud(api, function_environment(standin.url), port=0, post_latency_ms=latency_ms)
     await emulator.start()
     try:
         yield emulator
@@ -98,7 +99,7 @@ def invocations(mode: str) -> int:
 
 
 async def reply(
-    emulator: Gateway, standin: BedrockStandIn, reports: Reports, mode: str, text: str, tokens: int
+    emulator: LocalCloud, standin: BedrockStandIn, reports: Reports, mode: str, text: str, tokens: int
 ) -> Sample:
     """Send one sendtext and read the reply to its end; check it arrived whole and in order."""
     prompt, _ = parse_directives(text)
@@ -140,12 +141,12 @@ async def reply(
     )
 
 
-async def frame_overhead_ms(emulator: Gateway, frames: int = 300) -> float:
+async def frame_overhead_ms(emulator: LocalCloud, frames: int = 300) -> float:
     """Median time from an HTTP POST to @connections to the frame at the WebSocket client (L must be 0)."""
     samples = []
     async with websockets.connect(emulator.url) as ws, aiohttp.ClientSession() as session:
-        (connection_id,) = emulator.registry.open
-        url = f"{emulator.endpoint}/{emulator.api.stage}/@connections/{connection_id}"
+        (connection_id,) = emulator.stage.registry.open
+        url = f"{emulator.stage.endpoint}/{emulator.api.stage}/@connections/{connection_id}"
         for i in range(frames):
             started = time.monotonic()
             post = asyncio.ensure_future(session.post(url, data=json.dumps(f"frame {i}")))

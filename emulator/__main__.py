@@ -1,8 +1,8 @@
-"""`python -m emulator` (what `make local` runs): main.yml + src/ as a WebSocket API on localhost.
+"""`python -m emulator` (what `make local` runs): a template's WebSocket API and its functions on localhost.
 
 Starts the Bedrock stand-in (or uses real Bedrock with `--bedrock aws` and your AWS credentials), serves
 `ws://127.0.0.1:<port>/<stage>` and its @connections API, prints a wscat line, and runs until Ctrl-C; then it
-prints what the functions served, from the EMF metrics in their log lines (emulator/cloudwatch.py).
+prints what the functions served, from the EMF metrics in their log lines (emulator/services/cloudwatch.py).
 """
 
 import argparse
@@ -13,14 +13,21 @@ import sys
 from pathlib import Path
 
 from emulator import template
+from emulator.apigateway.registry import Quotas
+from emulator.awslambda import interpreters
 from emulator.awslambda.asynchronous import RETRY_DELAYS
-from emulator.cloudwatch import Metrics
-from emulator.cognito import LocalCognito
-from emulator.coldstart import MODES
-from emulator.gateway import Gateway, Quotas
-from emulator.runtime import function_environment, stop_forkserver
+from emulator.awslambda.coldstart import MODES
+from emulator.awslambda.runtime import stop_forkserver
+from emulator.cloud import LocalCloud, function_environment
+from emulator.services.cloudwatch import Metrics
+from emulator.services.cognito import LocalCognito
 
-EXAMPLE = '{"action": "sendtext", "text": "Hello, AI! What you can do?"}'
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return name, value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,12 +38,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="(default %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="0 for a free port (default %(default)s)")
     parser.add_argument("--stage", help="the stage name (default: the template's)")
-    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    parser.add_argument(
+        "--parameter", action="append", type=_assignment, default=[], metavar="KEY=VALUE", help="template parameter"
+    )
     parser.add_argument("--region", default=template.DEFAULT_REGION, help="(default %(default)s)")
     parser.add_argument("--bedrock", choices=["local", "aws"], default="local", help="stand-in or real Bedrock")
     parser.add_argument("--standin-rate", type=float, default=60.0, help="stand-in tokens/s (default %(default)s)")
     parser.add_argument("--standin-ttft-ms", type=float, default=300.0, help="stand-in first-token delay")
-    parser.add_argument("--bedrock-read-timeout", type=float, help="BEDROCK_READ_TIMEOUT for the functions, s")
+    parser.add_argument(
+        "--function-env",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for every function, over the template's (repeatable)",
+    )
+    parser.add_argument(
+        "--interpreter",
+        action="append",
+        default=[],
+        metavar="RUNTIME=PATH",
+        help="the Python that runs functions of this Runtime, e.g. python3.13=.venv-lambda/bin/python (repeatable; "
+        "without one, a Runtime other than this Python's runs on this Python, with a warning)",
+    )
     parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
     parser.add_argument(
         "--cold-start",
@@ -63,20 +87,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    parameters = dict(item.split("=", 1) for item in args.parameter)
+    parameters = dict(args.parameter)
+    interpreter_paths = interpreters.parse(args.interpreter)  # refused before anything starts
     cognito = LocalCognito(args.region)  # moto's cognito-idp, started only if the template has a user pool
     api = template.load(
         args.template, parameters, args.stage, args.code_dir, region=args.region, provision=cognito.provision
     )
     standin = None
     if args.bedrock == "local":
-        from emulator.bedrock import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
+        from emulator.bedrock.server import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
 
         standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms)
         bedrock = await standin.start()
-    gateway = Gateway(
+    cloud = LocalCloud(
         api,
-        {**function_environment(bedrock if standin else None, args.bedrock_read_timeout), **cognito.environment},
+        {**function_environment(bedrock if standin else None), **cognito.environment, **dict(args.function_env)},
         Quotas(
             args.max_message_bytes,
             args.idle_timeout,
@@ -90,8 +115,9 @@ async def serve(args: argparse.Namespace) -> None:
         lambda_port=args.lambda_port,
         retry_delays=args.lambda_retry_delays,
         web_dir=args.web_dir,
+        interpreters=interpreter_paths,
     )
-    gateway.runtime.cold_start = args.cold_start
+    cloud.runtime.cold_start = args.cold_start
     metrics = Metrics()  # what the functions' EMF lines say, summed up on the way out
     logging.getLogger("emulator").addHandler(metrics)
     stop = asyncio.Event()
@@ -99,31 +125,30 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        url = await gateway.start()
-        if gateway.page:
-            print(f"Chat page: {gateway.page}", flush=True)
+        url = await cloud.start()
+        if cloud.stage.page:
+            print(f"Chat page: {cloud.stage.page}", flush=True)
         for route in api.routes.values():
             print(f"  route {route.key:<12} -> {route.function.logical_id if route.function else '(not Lambda)'}")
         print(f"Bedrock: {f'stand-in at {bedrock}' if standin else f'real Bedrock in {api.region}'}")
-        print(f"Lambda Invoke API for {len(api.functions)} functions at {gateway.functions.url}")
-        if "dynamodb" in gateway.services.endpoints:
-            tables = ", ".join(resource.name for resource in gateway.services.resources)
-            endpoint = gateway.services.endpoints["dynamodb"]
+        print(f"Lambda Invoke API for {len(api.functions)} functions at {cloud.functions.url}")
+        if "dynamodb" in cloud.services.endpoints:
+            tables = ", ".join(resource.name for resource in cloud.services.resources)
+            endpoint = cloud.services.endpoints["dynamodb"]
             print(f"DynamoDB (dynalite, emptied at each start): {endpoint}  tables {tables}")
-        print(f"Serving {args.template} on {url}  (@connections at {gateway.endpoint}/{api.stage}/@connections)")
-        if api.routes.get("$connect") and api.routes["$connect"].authorizer:
-            if cognito.endpoint:
-                print(f"Cognito (moto): {cognito.endpoint}  pool {', '.join(cognito.outputs.values())}")
-            print(f"Sign-in is on: make user USERNAME=... PASSWORD=... PORT={gateway.port}, then make token (same)")
-            print(f"Try it:  npx wscat -c {url} -s bedrock-ws-chat -s <token>")
-        else:
-            print(f"Try it:  npx wscat -c {url}")
-        print(f"         > {EXAMPLE}")
+        if cognito.endpoint:
+            print(f"Cognito (moto): {cognito.endpoint}  pool {', '.join(cognito.outputs.values())}")
+        print(f"Serving {args.template} on {url}  (@connections at {cloud.stage.endpoint}/{api.stage}/@connections)")
+        connect = api.routes.get("$connect")
+        if connect and connect.authorizer:
+            sources = ", ".join(connect.authorizer.identity_sources)
+            print(f"$connect's authorizer {connect.authorizer.name} reads: {sources}")
+        print(f"Try it:  npx wscat -c {url}")
         print("Ctrl-C to stop.", flush=True)
         await stop.wait()
     finally:
         print("Stopping…", flush=True)
-        await gateway.stop()
+        await cloud.stop()
         if standin is not None:
             await standin.stop()
         stop_forkserver()
@@ -136,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:
         asyncio.run(serve(args))
-    except template.TemplateError as exc:
+    except (template.TemplateError, interpreters.InterpreterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. the port is taken

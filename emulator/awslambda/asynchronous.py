@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from emulator.runtime import Result
+from emulator.awslambda.runtime import Result
 from emulator.template import Function
 
-log = logging.getLogger("emulator.lambda")
+log = logging.getLogger("emulator.awslambda")
 
 # Lambda waits 1 minute before the first retry and 2 minutes before the second.
 RETRY_DELAYS = (60.0, 120.0)

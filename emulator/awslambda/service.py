@@ -15,10 +15,10 @@ from aiohttp import web
 
 from emulator.awslambda import wire
 from emulator.awslambda.asynchronous import RETRY_DELAYS, EventQueue, Fault
-from emulator.runtime import Result, Runtime
+from emulator.awslambda.runtime import Result, Runtime
 from emulator.template import Function
 
-log = logging.getLogger("emulator.lambda")
+log = logging.getLogger("emulator.awslambda")
 
 
 class LambdaService:

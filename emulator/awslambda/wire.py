@@ -11,22 +11,36 @@ fault into asynchronous delivery; `GET` lists them, `DELETE` clears them. Not an
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from emulator.awslambda.asynchronous import Fault, error_payload
+from emulator.awslambda.asynchronous import EventQueue, Fault, error_payload
+from emulator.awslambda.runtime import Result
+from emulator.template import Function
 
-if TYPE_CHECKING:
-    from emulator.awslambda.service import LambdaService
+
+class Functions(Protocol):
+    """What the wire needs of the Lambda service (emulator/awslambda/service.py), which imports this module."""
+
+    region: str
+    account_id: str
+    queue: EventQueue
+
+    def find(self, name: str) -> Function | None: ...
+
+    async def invoke(self, function: Function, payload: Any) -> Result: ...
+
+    def invoke_async(self, function: Function, payload: Any) -> str: ...
+
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # bytes, Invoke's request payload quota for RequestResponse
 MAX_ASYNC_PAYLOAD = 1024 * 1024  # bytes, for Event (256 KB before 2025)
 
-SERVICE: web.AppKey["LambdaService"] = web.AppKey("service")
+SERVICE: web.AppKey[Functions] = web.AppKey("service")
 
 
-def add_routes(app: web.Application, service: "LambdaService") -> None:
+def add_routes(app: web.Application, service: Functions) -> None:
     app[SERVICE] = service
     app.router.add_post("/2015-03-31/functions/{name}/invocations", _invoke)
     app.router.add_route("*", "/_emulator/faults", _faults)

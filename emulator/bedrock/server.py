@@ -1,8 +1,8 @@
 """The Bedrock runtime stand-in: InvokeModelWithResponseStream (and InvokeModel) over real HTTP.
 
 boto3 reaches it through `endpoint_url` or `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and parses every byte with its
-own code: rest-json errors, the event-stream framing (emulator/eventstream.py), the Anthropic events in
-Bedrock's order (emulator/anthropic.py). Every request is recorded (`BedrockStandIn.streams`) so tests and
+own code: rest-json errors, the event-stream framing (eventstream.py), the Anthropic events in
+Bedrock's order (anthropic.py). Every request is recorded (`BedrockStandIn.streams`) so tests and
 the benchmark can see what the model did: when it wrote, how much, and whether the client left early.
 """
 
@@ -17,11 +17,10 @@ from dataclasses import asdict, replace
 
 from aiohttp import web
 
-from emulator.anthropic import message_events
-from emulator.eventstream import chunk_event, exception_event
-
+from .anthropic import message_events
 from .directives import Directives, check_reachable, parse_directives
 from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
+from .eventstream import chunk_event, exception_event
 from .h2c import DualServer
 from .invocation import Invocation, model_name, parse_body
 from .records import StreamRecord

@@ -1,10 +1,10 @@
 """main.yml -> the WebSocket API the emulator serves: stage, route selection, routes -> functions -> permissions.
 
-Nothing here knows our four routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
+Nothing here knows any project's routes: every `AWS::ApiGatewayV2::Route` is followed to its integration, function
 and permissions, so a route added to main.yml is served locally with no change here. Every
 `AWS::Lambda::Function` is listed too, routed or not (Lambda's Invoke API serves them all), with its
 `AWS::Lambda::EventInvokeConfig`. Resources of the types in LOCAL_SERVICE_TYPES (a DynamoDB table) are listed
-with their physical names and resolved properties, for emulator/aws_services.py to create; `Ref`/`Fn::GetAtt` of
+with their physical names and resolved properties, for emulator/services/ to create; `Ref`/`Fn::GetAtt` of
 them resolve as CloudFormation's would.
 
 - loader.py: load(): read the template (cfn-lint's decoder), then the API, its stage, routes and authorizers.

@@ -11,7 +11,7 @@ DEFAULT_ACCOUNT = "123456789012"  # AWS's documentation account: no real account
 DEFAULT_STACK = "local"
 APIGATEWAY_PRINCIPAL = "apigateway.amazonaws.com"
 
-# Resources the emulator does not imitate itself; emulator/aws_services.py creates them in a local AWS service.
+# Resources the emulator does not imitate itself; emulator/services/local.py creates them in a local AWS service.
 LOCAL_SERVICE_TYPES = ("AWS::DynamoDB::Table",)
 
 

@@ -8,8 +8,7 @@ import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from websockets.sync.client import connect
 
-from emulator.bedrock import reply_pieces, scripted_reply
-from emulator.bedrock.script import prompt_hash
+from emulator.bedrock.script import prompt_hash, reply_pieces, scripted_reply
 from tests.browser.pages import ask, gateway_frame, last_reply, reply, scripted_server, wait_for_end
 
 pytestmark = pytest.mark.browser

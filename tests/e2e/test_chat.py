@@ -3,36 +3,23 @@ through a Python client and through wscat, fifty clients at once, and the faults
 
 import asyncio
 import json
-import os
-import pty
-import re
-import select
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import websockets
 
-from emulator.bedrock import parse_directives, reply_pieces, scripted_reply
-from tests.e2e.conftest import (
-    ARTICLE,
-    PROBE_CODE,
-    ROOT,
-    eventually,
-    read_reply,
-    receive_json,
-    sendtext,
-)
+from emulator.bedrock.directives import parse_directives
+from emulator.bedrock.script import reply_pieces, scripted_reply
+from tests.e2e.wscat import wscat_transcript
+from tests.emulator.probes import PROBE_CODE
+from tests.local_cloud import ARTICLE, ROOT, eventually, read_reply, receive_json, sendtext
 
 pytestmark = pytest.mark.e2e
 
-WSCAT = ROOT / "node_modules" / ".bin" / "wscat"
-
 
 async def test_the_articles_message_streams_the_scripted_reply_then_the_end_frame(chat):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(sendtext(ARTICLE))
         deltas, end = await read_reply(ws)
     assert "".join(deltas) == scripted_reply(ARTICLE)
@@ -41,36 +28,9 @@ async def test_the_articles_message_streams_the_scripted_reply_then_the_end_fram
     assert end["usage"]["output_tokens"] == len(reply_pieces(ARTICLE))
 
 
-def wscat_transcript(url: str, message: str, timeout: float = 20.0, options: tuple[str, ...] = ()) -> list[str]:
-    """Drive wscat through a pty (wscat 6 prints received frames only to a terminal): connect, send one
-    line, and return the received frames (`< …` lines) up to the first control frame. `options`: more wscat
-    arguments, e.g. ("-s", "bedrock-ws-chat", "-s", token)."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen([str(WSCAT), "-c", url, *options], stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    output, frames, sent = "", [], False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([controller], [], [], 0.1)[0]:
-                output += os.read(controller, 65536).decode(errors="replace")
-            text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", output).replace("\r", "\n")
-            if not sent and "Connected" in text:
-                os.write(controller, message.encode() + b"\n")
-                sent = True
-            frames = [line[2:] for line in text.split("\n") if line.startswith("< ")]
-            if frames and frames[-1].startswith("{"):
-                return frames
-        raise TimeoutError(f"wscat printed: {output!r}")
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=5)
-        os.close(controller)
-
-
 async def test_wscat_shows_the_articles_frames(chat):
-    async with chat() as gateway:
-        frames = await asyncio.to_thread(wscat_transcript, gateway.url, sendtext(ARTICLE))
+    async with chat() as cloud:
+        frames = await asyncio.to_thread(wscat_transcript, cloud.url, sendtext(ARTICLE))
     deltas = [json.loads(frame) for frame in frames[:-1]]
     assert frames[0].startswith('"') and "".join(deltas) == scripted_reply(ARTICLE)
     assert frames[-1].startswith('{"type": "end"')
@@ -80,12 +40,12 @@ async def test_fifty_clients_at_once_each_get_their_own_reply_intact_and_in_orde
     lengths = [40 + n for n in range(50)]  # every reply differs, so a mix-up between clients would show
 
     async def converse(tokens: int) -> tuple[str, dict]:
-        async with websockets.connect(gateway.url, open_timeout=30) as ws:
+        async with websockets.connect(cloud.url, open_timeout=30) as ws:
             await ws.send(sendtext(f"[standin tokens={tokens}] {ARTICLE}"))
             deltas, end = await read_reply(ws, timeout=60)
             return "".join(deltas), end
 
-    async with chat() as gateway:
+    async with chat() as cloud:
         results = await asyncio.gather(*(converse(tokens) for tokens in lengths))
     for tokens, (reply, end) in zip(lengths, results, strict=True):
         assert reply == scripted_reply(ARTICLE, tokens)
@@ -93,7 +53,7 @@ async def test_fifty_clients_at_once_each_get_their_own_reply_intact_and_in_orde
 
 
 async def test_throttling_gives_the_throttled_error_frame(chat):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(sendtext(f"[standin fault=throttle] {ARTICLE}"))
         deltas, error = await read_reply(ws, timeout=20)
     assert deltas == []
@@ -102,7 +62,7 @@ async def test_throttling_gives_the_throttled_error_frame(chat):
 
 async def test_a_midstream_exception_gives_partial_deltas_then_an_error_frame(chat):
     text = f"[standin fault=midstream exception=modelStreamErrorException after=5] {ARTICLE}"
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(sendtext(text))
         deltas, error = await read_reply(ws)
     prompt, _ = parse_directives(text)
@@ -113,8 +73,8 @@ async def test_a_midstream_exception_gives_partial_deltas_then_an_error_frame(ch
 async def test_a_client_leaving_mid_stream_stops_the_model_long_before_its_end(chat, standin):
     rate = 50  # pieces per second: one every 20 ms
     text = f"[standin tokens=300 rate={rate} ttft_ms=0] {ARTICLE}"
-    async with chat() as gateway:
-        async with websockets.connect(gateway.url) as ws:
+    async with chat() as cloud:
+        async with websockets.connect(cloud.url) as ws:
             await ws.send(sendtext(text))
             for _ in range(10):
                 assert isinstance(await receive_json(ws), str)
@@ -138,7 +98,7 @@ async def test_a_route_added_to_main_yml_works_with_no_emulator_change(chat, tmp
     main = (ROOT / "main.yml").read_text()
     template = tmp_path / "main.yml"
     template.write_text(main.replace("\nOutputs:", "\n" + added + "\nOutputs:", 1))
-    async with chat(template) as gateway, websockets.connect(gateway.url) as ws:
+    async with chat(template) as cloud, websockets.connect(cloud.url) as ws:
         await ws.send('{"action": "whoami"}')
         assert (await receive_json(ws))["event"]["requestContext"]["routeKey"] == "whoami"
         await ws.send(sendtext(ARTICLE))  # and the template's own routes still work

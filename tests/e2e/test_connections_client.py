@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.local_cloud import ROOT
 
 pytestmark = pytest.mark.e2e
 

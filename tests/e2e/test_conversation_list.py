@@ -8,9 +8,9 @@ import json
 import pytest
 import websockets
 
-from tests.e2e.conftest import receive_json
 from tests.e2e.test_conversations import SHORT, table_of, turn
 from tests.e2e.test_sign_in import connected, stack  # noqa: F401 (stack: the fixture `connected` needs)
+from tests.local_cloud import receive_json
 
 pytestmark = pytest.mark.e2e
 

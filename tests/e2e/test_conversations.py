@@ -13,9 +13,9 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from emulator.awslambda import Fault
-from emulator.bedrock import scripted_reply
-from tests.e2e.conftest import read_reply, receive_json
+from emulator.awslambda.asynchronous import Fault
+from emulator.bedrock.script import scripted_reply
+from tests.local_cloud import read_reply, receive_json
 
 pytestmark = pytest.mark.e2e
 
@@ -35,13 +35,13 @@ async def turn(ws, text: str, timeout: float = 20, **fields) -> tuple[str, dict]
     return "".join(deltas), frame
 
 
-def table_of(gateway):
-    services = gateway.services
+def table_of(cloud):
+    services = cloud.services
     return services.client("dynamodb"), services.resources[0].name
 
 
-def stored(gateway, conversation_id: str) -> list[dict]:
-    client, name = table_of(gateway)
+def stored(cloud, conversation_id: str) -> list[dict]:
+    client, name = table_of(cloud)
     items = client.query(
         TableName=name,
         KeyConditionExpression="pk = :id",
@@ -52,7 +52,7 @@ def stored(gateway, conversation_id: str) -> list[dict]:
 
 
 async def test_one_connection_is_one_conversation_and_the_model_sees_it_grow(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         ends = [(await turn(ws, f"{SHORT} Message {n}"))[1] for n in range(3)]
     assert [standin.find(f"{SHORT} Message {n}")[-1].messages for n in range(3)] == [1, 3, 5]
     assert {end["type"] for end in ends} == {"end"}
@@ -61,13 +61,13 @@ async def test_one_connection_is_one_conversation_and_the_model_sees_it_grow(cha
 
 
 async def test_a_reconnected_client_resumes_by_id_and_its_new_connection_keeps_it(chat, standin):
-    async with chat() as gateway:
-        async with websockets.connect(gateway.url) as ws:
+    async with chat() as cloud:
+        async with websockets.connect(cloud.url) as ws:
             first_reply, first = await turn(ws, f"{SHORT} Remember 42")
-        async with websockets.connect(gateway.url) as ws:
+        async with websockets.connect(cloud.url) as ws:
             _, resumed = await turn(ws, f"{SHORT} What number?", conversationId=first["conversationId"])
             _, kept = await turn(ws, f"{SHORT} And again?")
-        rows = stored(gateway, first["conversationId"])
+        rows = stored(cloud, first["conversationId"])
     assert resumed["conversationId"] == kept["conversationId"] == first["conversationId"]
     assert standin.find(f"{SHORT} What number?")[-1].messages == 3
     assert standin.find(f"{SHORT} And again?")[-1].messages == 5
@@ -76,7 +76,7 @@ async def test_a_reconnected_client_resumes_by_id_and_its_new_connection_keeps_i
 
 
 async def test_new_true_starts_a_fresh_conversation_and_keeps_the_old_one(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         _, old = await turn(ws, f"{SHORT} Old topic")
         _, fresh = await turn(ws, f"{SHORT} New topic", new=True)
         _, after = await turn(ws, f"{SHORT} Still new")
@@ -88,7 +88,7 @@ async def test_new_true_starts_a_fresh_conversation_and_keeps_the_old_one(chat, 
 
 async def test_history_comes_back_in_numbered_frames_under_32_kb_that_rejoin_whole(chat):
     long_text = "".join(f'line {n} \u3042\U0001f600 "quoted"\n' for n in range(2500))  # ~70 KB as JSON
-    async with chat() as gateway, websockets.connect(gateway.url, max_size=None) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url, max_size=None) as ws:
         reply1, end = await turn(ws, f"{SHORT} {long_text}")
         reply2, _ = await turn(ws, f"{SHORT} short one")
         await ws.send(json.dumps({"action": "history", "conversationId": end["conversationId"]}))
@@ -110,12 +110,12 @@ async def test_history_comes_back_in_numbered_frames_under_32_kb_that_rejoin_who
 
 
 async def test_forget_deletes_the_text_at_once_and_the_next_message_starts_afresh(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await turn(ws, f"{SHORT} Secret one")
         _, end = await turn(ws, f"{SHORT} Secret two")
         await ws.send(json.dumps({"action": "forget"}))
         forgotten = await receive_json(ws)
-        left = stored(gateway, end["conversationId"])
+        left = stored(cloud, end["conversationId"])
         _, fresh = await turn(ws, f"{SHORT} After forgetting")
         _, gone = await turn(ws, f"{SHORT} Old id?", conversationId=end["conversationId"])
         await ws.send(json.dumps({"action": "history", "conversationId": end["conversationId"]}))
@@ -137,17 +137,17 @@ async def test_forget_deletes_the_text_at_once_and_the_next_message_starts_afres
 async def test_a_reply_still_on_its_way_when_its_conversation_is_forgotten_is_not_stored(chat, standin):
     """StreamReply's event waits (Lambda's queue may hold it up to 60 s); the conversation is forgotten meanwhile.
     forget's marker refuses the late reservation: nothing of that message is stored and the model is not asked."""
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         _, first = await turn(ws, f"{SHORT} Remember this")
-        queue = gateway.functions.queue
-        queue.faults.append(Fault("delay", function=gateway.api.functions["StreamReplyFunction"].name, seconds=2))
+        queue = cloud.functions.queue
+        queue.faults.append(Fault("delay", function=cloud.api.functions["StreamReplyFunction"].name, seconds=2))
         await ws.send(sendtext(f"{SHORT} On its way"))
         while queue.faults:  # SendText has handed the message over (the fault is taken): now forget
             await asyncio.sleep(0.01)
         await ws.send(json.dumps({"action": "forget"}))
         forgotten = await receive_json(ws)
         late = await receive_json(ws, 20)
-        left = stored(gateway, first["conversationId"])
+        left = stored(cloud, first["conversationId"])
     assert forgotten == {"type": "forgotten", "conversationId": first["conversationId"]}
     assert (late["type"], late["code"]) == ("error", "ConversationNotFound") and "conversationId" not in late
     # Turn 1's tombstone and the marker at 2: no text of either message.
@@ -159,14 +159,14 @@ async def test_a_reply_still_on_its_way_when_its_conversation_is_forgotten_is_no
 
 
 async def test_an_unknown_id_is_not_found_and_the_model_is_not_called(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         reply, error = await turn(ws, f"{SHORT} Anyone?", conversationId=secrets.token_urlsafe(24))
     assert (reply, error["type"], error["code"]) == ("", "error", "ConversationNotFound")
     assert standin.find(f"{SHORT} Anyone?") == []
 
 
 async def test_two_messages_back_to_back_one_streams_intact_the_other_is_busy(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws, websockets.connect(gateway.url) as other:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws, websockets.connect(cloud.url) as other:
         # Two warm SendText environments, so neither racer waits for a cold start.
         (_, first), _ = await asyncio.gather(turn(ws, f"{SHORT} Warm up"), turn(other, f"{SHORT} Warm up too"))
         racing = ["[standin tokens=30 rate=20] Race A", "[standin tokens=30 rate=20] Race B"]
@@ -176,7 +176,7 @@ async def test_two_messages_back_to_back_one_streams_intact_the_other_is_busy(ch
         while len(controls) < 2:
             frame = await receive_json(ws, 20)
             (deltas if isinstance(frame, str) else controls).append(frame)
-        rows = stored(gateway, first["conversationId"])
+        rows = stored(cloud, first["conversationId"])
     busy = [c for c in controls if c["type"] == "error"]
     (end,) = [c for c in controls if c["type"] == "end"]
     assert [(b["code"], b["conversationId"]) for b in busy] == [("ConversationBusy", first["conversationId"])]
@@ -189,14 +189,14 @@ async def test_two_messages_back_to_back_one_streams_intact_the_other_is_busy(ch
 async def test_a_turn_that_failed_mid_stream_is_kept_as_partial_and_the_next_turn_still_satisfies_bedrock(
     chat, standin
 ):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await turn(ws, f"{SHORT} One")
         partial, error = await turn(
             ws, "[standin tokens=20 fault=midstream exception=modelStreamErrorException after=3] Two"
         )
         _, throttled = await turn(ws, "[standin fault=throttle] Three")
         _, end = await turn(ws, f"{SHORT} Four")
-        rows = stored(gateway, end["conversationId"])
+        rows = stored(cloud, end["conversationId"])
     assert (error["code"], throttled["code"], end["type"]) == ("ModelError", "Throttled", "end")
     assert [row["status"] for row in rows] == ["complete", "partial", "failed", "complete"]
     assert rows[1]["assistant"] == partial != ""
@@ -206,17 +206,17 @@ async def test_a_turn_that_failed_mid_stream_is_kept_as_partial_and_the_next_tur
 
 async def test_history_is_trimmed_to_the_newest_turns_within_history_max_tokens(chat, standin):
     # Each turn below costs ~40 tokens (the user text estimated, the reply's 30 output tokens), so 100 holds two.
-    async with chat(parameters={"HistoryMaxTokens": "100"}) as gateway, websockets.connect(gateway.url) as ws:
+    async with chat(parameters={"HistoryMaxTokens": "100"}) as cloud, websockets.connect(cloud.url) as ws:
         for n in range(5):
             await turn(ws, f"[standin tokens=30] Turn {n}")
     assert [standin.find(f"[standin tokens=30] Turn {n}")[-1].messages for n in range(5)] == [1, 3, 5, 5, 5]
 
 
 async def test_expired_turns_are_ignored_though_dynamodb_has_not_deleted_them_yet(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await turn(ws, f"{SHORT} Long ago")
         _, end = await turn(ws, f"{SHORT} Recently")
-        client, name = table_of(gateway)
+        client, name = table_of(cloud)
 
         def expire(number: int) -> None:  # TTL's clock passed it: still stored, as DynamoDB leaves it for days
             client.update_item(
@@ -238,7 +238,7 @@ async def test_expired_turns_are_ignored_though_dynamodb_has_not_deleted_them_ye
 @pytest.mark.timeout(600)  # 100 cold environments (SendText, StreamReply): minutes on a loaded 2-core machine
 async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_order(chat):
     async def converse(n: int) -> tuple[str, list[str]]:
-        async with websockets.connect(gateway.url, open_timeout=30) as ws:
+        async with websockets.connect(cloud.url, open_timeout=30) as ws:
             replies = []
             for t in range(3):
                 reply, end = await turn(ws, f"[standin tokens=3] c{n} t{t}", timeout=240)
@@ -246,11 +246,11 @@ async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_or
                 replies.append(reply)
             return end["conversationId"], replies
 
-    async with chat() as gateway:
+    async with chat() as cloud:
         results = await asyncio.gather(*(converse(n) for n in range(50)))
         assert len({conversation_id for conversation_id, _ in results}) == 50
         for n, (conversation_id, replies) in enumerate(results):
-            rows = stored(gateway, conversation_id)
+            rows = stored(cloud, conversation_id)
             assert [(r["sk"], r["user"], r["assistant"], r["status"]) for r in rows] == [
                 (str(t + 1), f"[standin tokens=3] c{n} t{t}", replies[t], "complete") for t in range(3)
             ]
@@ -258,8 +258,8 @@ async def test_fifty_conversations_of_three_turns_at_once_store_every_turn_in_or
 
 async def test_a_system_prompt_is_sent_only_when_one_is_configured(chat, standin):
     async with (
-        chat(parameters={"SystemPrompt": "Answer in one line."}) as gateway,
-        websockets.connect(gateway.url) as ws,
+        chat(parameters={"SystemPrompt": "Answer in one line."}) as cloud,
+        websockets.connect(cloud.url) as ws,
     ):
         await turn(ws, f"{SHORT} With a system prompt")
     record = standin.find(f"{SHORT} With a system prompt")[-1]

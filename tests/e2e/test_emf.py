@@ -14,12 +14,10 @@ import pytest
 import websockets
 from cfnlint.decode import decode
 
-from emulator.awslambda import Fault
-from emulator.bedrock import reply_pieces
-from emulator.bedrock.script import estimate_input_tokens
-from emulator.cloudwatch import Metrics
-from tests.e2e.conftest import ARTICLE, ROOT, eventually, read_reply, receive_json, sendtext
-from tests.e2e.test_local_command import free_port
+from emulator.awslambda.asynchronous import Fault
+from emulator.bedrock.script import estimate_input_tokens, reply_pieces
+from emulator.services.cloudwatch import Metrics
+from tests.local_cloud import ARTICLE, ROOT, eventually, free_port, read_reply, receive_json, sendtext
 from tests.templates.test_templates import expanded
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +35,7 @@ async def one_line(caplog: pytest.LogCaptureFixture) -> dict:
 
 async def test_a_reply_writes_its_tokens_frames_and_times(chat, standin, caplog):
     text = f"[standin ttft_ms=300] {ARTICLE}"
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(sendtext(text))
         deltas, end = await read_reply(ws)
         line = await one_line(caplog)
@@ -63,7 +61,7 @@ async def test_a_reply_writes_its_tokens_frames_and_times(chat, standin, caplog)
     ],
 )
 async def test_each_error_frame_is_counted_under_its_code(chat, caplog, message, outcome, errors):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(message)
         _, error = await read_reply(ws, timeout=20)
         line = await one_line(caplog)
@@ -73,8 +71,8 @@ async def test_each_error_frame_is_counted_under_its_code(chat, caplog, message,
 
 
 async def test_a_client_that_left_is_counted_as_gone(chat, caplog):
-    async with chat() as gateway:
-        async with websockets.connect(gateway.url) as ws:
+    async with chat() as cloud:
+        async with websockets.connect(cloud.url) as ws:
             await ws.send(sendtext(f"[standin tokens=300 rate=50 ttft_ms=0] {ARTICLE}"))
             for _ in range(5):
                 assert isinstance(await receive_json(ws), str)
@@ -105,18 +103,18 @@ def read_by_alarms_and_dashboard() -> set[tuple[str, frozenset]]:
 
 
 async def test_every_custom_metric_the_alarms_and_dashboard_read_is_written(chat, caplog):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         for text in (ARTICLE, f"[standin fault=throttle] {ARTICLE}"):
             await ws.send(sendtext(text))
             await read_reply(ws, timeout=20)
         # A reply that never starts (Lambda drops the event: ReplyNotStarted) and one that crashes (ReplyFailed).
-        reply = gateway.api.functions["StreamReplyFunction"]
-        gateway.functions.inject(Fault("drop", function=reply.name))
+        reply = cloud.api.functions["StreamReplyFunction"]
+        cloud.functions.inject(Fault("drop", function=reply.name))
         await ws.send(sendtext(ARTICLE))
         await read_reply(ws, timeout=20)
         await ws.send(sendtext(f"[standin tokens=200 rate=50 ttft_ms=0] {ARTICLE}"))
         assert isinstance(await receive_json(ws), str)
-        (pid,) = [e.process.pid for e in gateway.runtime._all if e.function.logical_id == reply.logical_id and e.alive]
+        (pid,) = [e.process.pid for e in cloud.runtime._all if e.function.logical_id == reply.logical_id and e.alive]
         os.kill(pid, signal.SIGKILL)  # as an out-of-memory kill would end it
         while isinstance(frame := await receive_json(ws, timeout=20), str):
             pass
@@ -143,7 +141,7 @@ async def test_the_summary_adds_up_what_was_served(chat, caplog):
     metrics = Metrics()
     logging.getLogger("emulator").addHandler(metrics)
     try:
-        async with chat() as gateway, websockets.connect(gateway.url) as ws:
+        async with chat() as cloud, websockets.connect(cloud.url) as ws:
             for text in (ARTICLE, ARTICLE, f"[standin fault=throttle] {ARTICLE}"):
                 await ws.send(sendtext(text))
                 await read_reply(ws, timeout=20)

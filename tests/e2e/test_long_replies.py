@@ -14,11 +14,12 @@ import pytest
 import websockets
 
 from emulator import template
-from emulator.awslambda import Fault
-from emulator.bedrock import parse_directives, scripted_reply
-from emulator.gateway import Gateway, Quotas
-from emulator.runtime import function_environment
-from tests.e2e.conftest import ARTICLE, ROOT, receive_json, sendtext
+from emulator.apigateway.registry import Quotas
+from emulator.awslambda.asynchronous import Fault
+from emulator.bedrock.directives import parse_directives
+from emulator.bedrock.script import scripted_reply
+from emulator.cloud import LocalCloud
+from tests.local_cloud import ARTICLE, ROOT, chat_environment, lambda_interpreters, receive_json, sendtext
 
 pytestmark = pytest.mark.e2e
 
@@ -33,29 +34,29 @@ async def whole_reply(ws: websockets.ClientConnection, timeout: float) -> list[o
     return frames
 
 
-def timed(gateway: Gateway) -> dict[str, list[float]]:
+def timed(cloud: LocalCloud) -> dict[str, list[float]]:
     """Every invocation's duration in ms, by the function's logical id (wrapping the emulator's runtime)."""
     durations: dict[str, list[float]] = {}
-    invoke = gateway.runtime.invoke
+    invoke = cloud.runtime.invoke
 
     async def measured(function, event, request_id=None):
         result = await invoke(function, event, request_id)
         durations.setdefault(function.logical_id, []).append(result.duration_ms)
         return result
 
-    gateway.runtime.invoke = measured
+    cloud.runtime.invoke = measured
     return durations
 
 
-async def check_long_reply(gateway: Gateway, text: str, seconds: float) -> None:
-    durations = timed(gateway)
+async def check_long_reply(cloud: LocalCloud, text: str, seconds: float) -> None:
+    durations = timed(cloud)
     prompt, directives = parse_directives(text)
-    async with websockets.connect(gateway.url) as ws:
+    async with websockets.connect(cloud.url) as ws:
         started = time.monotonic()
         await ws.send(sendtext(text))
         frames = await whole_reply(ws, timeout=10)
         took = time.monotonic() - started
-    assert took > seconds > gateway.quotas.integration_timeout  # the reply outlasted the integration timeout
+    assert took > seconds > cloud.stage.quotas.integration_timeout  # the reply outlasted the integration timeout
     *deltas, end = frames
     assert all(isinstance(delta, str) for delta in deltas)  # no API Gateway frame anywhere
     assert "".join(deltas) == scripted_reply(prompt, directives.tokens)
@@ -66,22 +67,22 @@ async def check_long_reply(gateway: Gateway, text: str, seconds: float) -> None:
 
 @pytest.mark.slow
 async def test_a_45_second_reply_arrives_whole_in_order_with_no_gateway_frame_and_the_end_last(chat):
-    async with chat() as gateway:
-        assert gateway.quotas.integration_timeout == 29  # API Gateway's, for WebSocket APIs (not raisable)
-        await check_long_reply(gateway, f"[standin tokens=91 rate=2 ttft_ms=0] {ARTICLE}", 45)
+    async with chat() as cloud:
+        assert cloud.stage.quotas.integration_timeout == 29  # API Gateway's, for WebSocket APIs (not raisable)
+        await check_long_reply(cloud, f"[standin tokens=91 rate=2 ttft_ms=0] {ARTICLE}", 45)
 
 
 async def test_a_reply_longer_than_the_integration_timeout_arrives_whole_with_no_gateway_frame(chat):
     """The 45-second test's fast equivalent: a 2 s integration timeout and a 4 s reply."""
-    async with chat(quotas=Quotas(integration_timeout=2)) as gateway:
-        await check_long_reply(gateway, f"[standin tokens=41 rate=10 ttft_ms=0] {ARTICLE}", 4)
+    async with chat(quotas=Quotas(integration_timeout=2)) as cloud:
+        await check_long_reply(cloud, f"[standin tokens=41 rate=10 ttft_ms=0] {ARTICLE}", 4)
 
 
 async def test_a_duplicate_delivery_gives_exactly_one_reply(chat, standin):
     text = f"[standin tokens=30 rate=100 ttft_ms=0] {ARTICLE}"
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
-        reply = gateway.api.functions["StreamReplyFunction"]
-        gateway.functions.inject(Fault("duplicate", function=reply.name, seconds=0.3))
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
+        reply = cloud.api.functions["StreamReplyFunction"]
+        cloud.functions.inject(Fault("duplicate", function=reply.name, seconds=0.3))
         await ws.send(sendtext(text))
         frames = await whole_reply(ws, timeout=10)
         await asyncio.sleep(1)  # the duplicate ran meanwhile
@@ -94,9 +95,9 @@ async def test_a_duplicate_delivery_gives_exactly_one_reply(chat, standin):
 
 
 async def test_a_dropped_event_ends_in_one_error_frame(chat, standin):
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
-        reply = gateway.api.functions["StreamReplyFunction"]
-        gateway.functions.inject(Fault("drop", function=reply.name))
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
+        reply = cloud.api.functions["StreamReplyFunction"]
+        cloud.functions.inject(Fault("drop", function=reply.name))
         await ws.send(sendtext(ARTICLE))
         frames = await whole_reply(ws, timeout=10)
         assert standin.find(ARTICLE) == []
@@ -110,17 +111,17 @@ async def test_a_dropped_event_ends_in_one_error_frame(chat, standin):
     assert end["conversationId"] == error["conversationId"]
 
 
-def environment_of(gateway: Gateway, logical_id: str) -> list[int]:
-    return [env.process.pid for env in gateway.runtime._all if env.function.logical_id == logical_id and env.alive]
+def environment_of(cloud: LocalCloud, logical_id: str) -> list[int]:
+    return [env.process.pid for env in cloud.runtime._all if env.function.logical_id == logical_id and env.alive]
 
 
 async def test_a_crash_mid_stream_ends_in_one_error_frame(chat):
     text = f"[standin tokens=200 rate=50 ttft_ms=0] {ARTICLE}"
-    async with chat() as gateway, websockets.connect(gateway.url) as ws:
+    async with chat() as cloud, websockets.connect(cloud.url) as ws:
         await ws.send(sendtext(text))
         for _ in range(5):
             assert isinstance(await receive_json(ws), str)
-        (pid,) = environment_of(gateway, "StreamReplyFunction")
+        (pid,) = environment_of(cloud, "StreamReplyFunction")
         os.kill(pid, signal.SIGKILL)  # as an out-of-memory kill would end it
         frames = await whole_reply(ws, timeout=10)
     *deltas, error = frames
@@ -135,17 +136,17 @@ async def test_a_reply_at_its_time_limit_stops_itself_with_one_error_frame(stand
     api = template.load(ROOT / "main.yml")
     short = dataclasses.replace(api.functions["StreamReplyFunction"], timeout=3)
     api = dataclasses.replace(api, functions={**api.functions, "StreamReplyFunction": short})
-    gateway = Gateway(api, function_environment(standin.url, 5.0), port=0)
-    await gateway.start()
+    cloud = LocalCloud(api, chat_environment(standin.url), port=0, interpreters=lambda_interpreters())
+    await cloud.start()
     try:
-        async with websockets.connect(gateway.url) as ws:
+        async with websockets.connect(cloud.url) as ws:
             await ws.send(sendtext(f"[standin tokens=100 rate=10 ttft_ms=0] {ARTICLE}"))
             frames = await whole_reply(ws, timeout=10)
             await asyncio.sleep(1)
             with pytest.raises(TimeoutError):
                 await receive_json(ws, 0.5)
     finally:
-        await gateway.stop()
+        await cloud.stop()
     *deltas, error = frames
     assert len(deltas) > 10 and all(isinstance(delta, str) for delta in deltas)
     assert error["code"] == "ReplyTooLong"

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from emulator import template
-from emulator.cognito import LocalCognito
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment
+from emulator.cloud import LocalCloud
+from emulator.services.cognito import LocalCognito
 from tests.deploy.simulated_account import work_tree
-from tests.e2e.conftest import ROOT
+from tests.local_cloud import ROOT, chat_environment
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +43,12 @@ async def test_make_user_and_token_never_put_the_password_on_a_command_line(stan
     spy.chmod(0o755)
     cognito = LocalCognito(template.DEFAULT_REGION)
     api = template.load(ROOT / "main.yml", {"Auth": "cognito"}, provision=cognito.provision)
-    gateway = Gateway(api, {**function_environment(standin.url, 5.0), **cognito.environment}, port=0)
+    gateway = LocalCloud(api, {**chat_environment(standin.url), **cognito.environment}, port=0)
     await gateway.start()
     try:
-        user = await asyncio.to_thread(make, tree, "user", gateway.port, spy, log)
+        user = await asyncio.to_thread(make, tree, "user", gateway.stage.port, spy, log)
         assert user.returncode == 0, user.stderr
-        token = await asyncio.to_thread(make, tree, "token", gateway.port, spy, log)
+        token = await asyncio.to_thread(make, tree, "token", gateway.stage.port, spy, log)
         assert token.returncode == 0, token.stderr
     finally:
         await gateway.stop()

@@ -12,9 +12,8 @@ import pytest
 import websockets
 
 from emulator import template
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment
-from tests.e2e.conftest import ROOT, receive_json
+from emulator.cloud import LocalCloud
+from tests.local_cloud import ROOT, chat_environment, receive_json
 from tests.tokens_for_tests import Signer, access_claims
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +57,7 @@ def token(issuer: str, exp: int) -> str:
 
 async def test_history_forget_and_default_refuse_a_token_that_expired_after_connecting(standin, issuer):
     api = template.load(ROOT / "main.yml", {"Auth": "oidc", "OidcIssuer": issuer, "OidcAudience": AUDIENCE})
-    gateway = Gateway(api, function_environment(standin.url, 5.0), port=0)
+    gateway = LocalCloud(api, chat_environment(standin.url), port=0)
     await gateway.start()
     try:
         now = int(time.time())

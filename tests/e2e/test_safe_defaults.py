@@ -8,9 +8,10 @@ import json
 import pytest
 import websockets
 
-from emulator.awslambda import Fault
-from emulator.bedrock import parse_directives, scripted_reply
-from tests.e2e.conftest import ARTICLE, read_reply, receive_json, sendtext
+from emulator.awslambda.asynchronous import Fault
+from emulator.bedrock.directives import parse_directives
+from emulator.bedrock.script import scripted_reply
+from tests.local_cloud import ARTICLE, read_reply, receive_json, sendtext
 
 pytestmark = pytest.mark.e2e
 

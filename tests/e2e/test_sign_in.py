@@ -11,11 +11,10 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from emulator import template
-from emulator.cognito import LocalCognito
-from emulator.gateway import Gateway
-from emulator.runtime import function_environment
-from tests.e2e.conftest import ARTICLE, ROOT, read_reply, receive_json, sendtext
-from tests.e2e.test_chat import wscat_transcript
+from emulator.cloud import LocalCloud
+from emulator.services.cognito import LocalCognito
+from tests.e2e.wscat import wscat_transcript
+from tests.local_cloud import ARTICLE, ROOT, chat_environment, lambda_interpreters, read_reply, receive_json, sendtext
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +22,8 @@ PASSWORD = "Correct-horse-42"
 
 
 class SignedIn:
-    def __init__(self, gateway: Gateway, cognito: LocalCognito) -> None:
-        self.gateway, self.cognito = gateway, cognito
+    def __init__(self, cloud: LocalCloud, cognito: LocalCognito) -> None:
+        self.gateway, self.cognito = cloud, cognito
         self.client = cognito.client()
         self.pool, self.app = cognito.outputs["UserPool"], cognito.outputs["UserPoolClient"]
 
@@ -51,12 +50,13 @@ def stack(standin):
     async def start(**parameters: str) -> AsyncIterator[SignedIn]:
         cognito = LocalCognito(template.DEFAULT_REGION)
         api = template.load(ROOT / "main.yml", {"Auth": "cognito", **parameters}, provision=cognito.provision)
-        gateway = Gateway(api, {**function_environment(standin.url, 5.0), **cognito.environment}, port=0)
-        await gateway.start()
+        environment = {**chat_environment(standin.url), **cognito.environment}
+        cloud = LocalCloud(api, environment, port=0, interpreters=lambda_interpreters())
+        await cloud.start()
         try:
-            yield SignedIn(gateway, cognito)
+            yield SignedIn(cloud, cognito)
         finally:
-            await gateway.stop()
+            await cloud.stop()
 
     return start
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from botocore.eventstream import EventStreamBuffer
 
-from emulator.anthropic import message_events
-from emulator.eventstream import chunk_event, exception_event
+from emulator.bedrock.anthropic import message_events
+from emulator.bedrock.eventstream import chunk_event, exception_event
 from reply import bedrock
 
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import EventStreamError, ReadTimeoutError
 
 from connections import ClientGone
-from emulator.anthropic import message_events
+from emulator.bedrock.anthropic import message_events
 from reply.outcome import Outcome
 from reply.relay import close
 from reply.relay import relay as relay_deltas
