@@ -16,19 +16,22 @@ from conversation import store, turns
 class Handover:
     connection_id: str
     begun: turns.Begun
+    model: str | None = None  # the model the message chose (None: the default)
 
 
-def encode(connection_id: str, begun: turns.Begun) -> bytes:
+def encode(connection_id: str, begun: turns.Begun, model: str | None = None) -> bytes:
     turn = {**asdict(begun.turn), "user": ""}
     payload = {
         "connectionId": connection_id,
         "turn": turn,
         "messages": begun.messages,
         "historyTurns": begun.history_turns,
+        **({"model": model} if model else {}),
     }
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
 def decode(payload: dict) -> Handover:
     turn = store.Turn(**{**payload["turn"], "user": payload["messages"][-1]["content"][0]["text"]})
-    return Handover(payload["connectionId"], turns.Begun(turn, payload["messages"], payload["historyTurns"]))
+    begun = turns.Begun(turn, payload["messages"], payload["historyTurns"])
+    return Handover(payload["connectionId"], begun, payload.get("model"))

@@ -22,7 +22,7 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
     stop_at = time.monotonic() + seconds_until_stop(remaining_ms)
     begun = given.begun
     send = partial(connections.post, given.connection_id)
-    outcome = Outcome(turn=begun.turn.number, history_turns=begun.history_turns)
+    outcome = Outcome(turn=begun.turn.number, history_turns=begun.history_turns, model=given.model or bedrock.MODEL_ID)
     try:  # pending until this invocation's own end at the latest: then the conversation takes the next message
         turns.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
     except store.Duplicate:
@@ -32,11 +32,12 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
         close(outcome, send, refusal.conversation_id)
         return outcome
     try:
-        stream = Bounded(bedrock.open_stream(begun.messages), stop_at - time.monotonic())
+        events, read = bedrock.open_stream(begun.messages, outcome.model)
+        stream = Bounded(events, stop_at - time.monotonic())
     except Exception as exc:
         outcome.error, outcome.cause = model_failure(exc), exc
     else:
-        relay(stream, send, stream.close, outcome)
+        relay(stream, send, stream.close, outcome, read=read)
     _store(begun, outcome)
     close(outcome, send, begun.turn.conversation_id)
     return outcome
