@@ -6,6 +6,13 @@ IAM_STACK ?= $(STACK)-iam
 STAGE     ?= dev
 REGION    ?= ap-northeast-1
 MODEL_ID  ?= jp.anthropic.claude-haiku-4-5-20251001-v1:0
+# Models (main.yml's parameters; docs/models.md): the API (invoke|converse), up to 3 more models a message may
+# choose, prompt caching (on|off), and an optional guardrail every model call must carry.
+MODEL_API ?= invoke
+MODEL_IDS ?=
+PROMPT_CACHING ?= on
+GUARDRAIL_ID ?=
+GUARDRAIL_VERSION ?= DRAFT
 BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
@@ -43,6 +50,9 @@ PACKAGED := build/main.packaged.yml
 # Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
+# The same on every deploy and make local; ModelIds, GuardrailId and GuardrailVersion go to both stacks (IAM grants).
+GRANT_PARAMETERS = ModelIds=$(MODEL_IDS) GuardrailId=$(GUARDRAIL_ID) GuardrailVersion=$(GUARDRAIL_VERSION)
+MODEL_PARAMETERS = ModelId=$(MODEL_ID) ModelApi=$(MODEL_API) PromptCaching=$(PROMPT_CACHING) $(GRANT_PARAMETERS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test slow lint local web vendor load bench mutate rehearse package deploy deploy-iam deploy-main \
@@ -51,6 +61,7 @@ CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: STACK=$(STACK) STAGE=$(STAGE) REGION=$(REGION) MODEL_ID=$(MODEL_ID) BUCKET=$(BUCKET) PORT=$(PORT)"
+	@echo "           MODEL_API=$(MODEL_API) (invoke|converse) MODEL_IDS=$(MODEL_IDS) PROMPT_CACHING=$(PROMPT_CACHING) GUARDRAIL_ID=$(GUARDRAIL_ID)"
 	@echo "           AUTH=$(AUTH) (none|cognito|oidc) OIDC_ISSUER=$(OIDC_ISSUER) OIDC_AUDIENCE=$(OIDC_AUDIENCE)"
 
 $(PY): requirements-dev.txt
@@ -95,7 +106,8 @@ rehearse: $(PY) ## Run deploy, redeploy, outputs and delete with the real AWS CL
 
 local: $(PY) $(NODE_TOOLS) ## Serve main.yml + src/ on ws://127.0.0.1:PORT/STAGE and the chat page at http://127.0.0.1:PORT/ (BEDROCK=aws: real Bedrock)
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web \
-	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
+	  $(if $(GUARDRAIL_ID),--standin-guardrail $(GUARDRAIL_ID):$(GUARDRAIL_VERSION)) \
+	  $(foreach p,$(AUTH_PARAMETERS) $(MODEL_PARAMETERS),--parameter $(p)) \
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
 web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss://… [AUTH=…], no lookup)
@@ -174,7 +186,7 @@ deploy: deploy-iam deploy-main ## Deploy the IAM stack, then the main stack; pri
 deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(IAM_STACK) --template-file iam.yml \
 	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID)
+	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID) $(GRANT_PARAMETERS)
 
 # The template is over CloudFormation's 51,200-byte limit for an inline template body, so deploy uploads it to
 # the artifact bucket too (--s3-bucket) and CloudFormation reads it from there.
@@ -182,7 +194,7 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	@$(RESOLVE_BUCKET); \
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --no-fail-on-empty-changeset \
-	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
+	  --parameter-overrides IamStackName=$(IAM_STACK) StageName=$(STAGE) $(MODEL_PARAMETERS) $(AUTH_PARAMETERS) \
 	  $(CONVERSATION_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
 	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \

@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bedrock", choices=["local", "aws"], default="local", help="stand-in or real Bedrock")
     parser.add_argument("--standin-rate", type=float, default=60.0, help="stand-in tokens/s (default %(default)s)")
     parser.add_argument("--standin-ttft-ms", type=float, default=300.0, help="stand-in first-token delay")
+    parser.add_argument("--standin-guardrail", metavar="ID:VERSION", help="the stand-in refuses calls without it")
     parser.add_argument("--bedrock-read-timeout", type=float, help="BEDROCK_READ_TIMEOUT for the functions, s")
     parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
     parser.add_argument(
@@ -72,7 +73,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.bedrock == "local":
         from emulator.bedrock import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
 
-        standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms)
+        standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms, guardrail=args.standin_guardrail)
         bedrock = await standin.start()
     gateway = Gateway(
         api,

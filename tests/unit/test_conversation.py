@@ -12,8 +12,7 @@ from table_items import CONNECTION, CONVERSATION_ID, DAY, NOW, OTHER_ID, current
 from two_functions import through_both
 
 from conversation import turns
-from reply import anthropic
-from reply import start
+from reply import anthropic, start
 from reply.outcome import Outcome
 
 
