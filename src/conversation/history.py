@@ -64,11 +64,12 @@ def messages(newest_first: Iterable[Turn], text: str, budget: int, stable: bool 
 def _stable_start(newest_first: list[Turn]) -> list[Turn]:
     """Cache-aware trimming. Trimming one turn at a time changes the history's first message every turn, so the
     cached prefix never matches again: every turn pays a cache miss and a new cache write (1.25x the input price).
-    Instead the history starts at the first turn whose number is a multiple of `step`, a power of two near a
+    Instead the history starts at the first turn whose number is a multiple of `step`, the power of two nearest a
     quarter of the turns that fit: the start then moves only once every `step` turns, by `step` turns at once,
     and the turns in between read the whole history from the cache. The price: up to `step - 1` fewer turns sent.
-    The step depends only on the turns that fit, so it is the same from one turn to the next (nothing stored)."""
-    step = 1 << (max(1, len(newest_first) // 4).bit_length() - 1)
+    The step depends only on how many turns fit, rounded to a power of two, so it stays the same from one turn to
+    the next even as turn sizes vary (nothing is stored)."""
+    step = 1 << round(math.log2(max(1.0, len(newest_first) / 4)))
     start = -(-newest_first[-1].number // step) * step
     return [turn for turn in newest_first if turn.number >= start]
 
