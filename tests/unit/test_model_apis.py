@@ -2,6 +2,7 @@
 cache points, the guardrail, and the cache usage on the end frame."""
 
 import json
+from pathlib import Path
 
 import pytest
 from bedrock_body import converse_messages, converse_stream
@@ -11,6 +12,9 @@ from protocol import ErrorCode, ProtocolError, parse_sendtext
 from reply import anthropic, bedrock, converse
 from reply.outcome import Outcome
 from reply.relay import close, relay
+from telemetry import metrics
+
+ROOT = Path(__file__).parents[2]
 
 HISTORY = [
     {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
@@ -166,3 +170,13 @@ def test_sendtext_may_choose_a_listed_model_and_nothing_else(monkeypatch):
             raised.value.code == ErrorCode.BAD_REQUEST
             and "a.model-v1:0, b.model-v1:0, c.model-v1:0" in raised.value.message
         )
+
+
+def test_cache_tokens_are_metrics_the_dashboard_shows():
+    outcome = Outcome(input_tokens=5, output_tokens=7, cache_read_tokens=4000, cache_write_tokens=30)
+    line = metrics.reply(outcome, metrics.now(), None, "end")
+    assert (line["CacheReadTokens"], line["CacheWriteTokens"]) == (4000, 30)
+    assert "CacheReadTokens" not in metrics.reply(Outcome(), metrics.now(), None, "end")  # no caching, no metric
+    dashboard = (ROOT / "main.yml").read_text()
+    assert '[".", "CacheReadTokens", ".", ".", ".", "."]' in dashboard
+    assert '[".", "CacheWriteTokens", ".", ".", ".", "."]' in dashboard
