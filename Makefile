@@ -137,9 +137,10 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m emulator.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, the authorizer, the page's render per delta (SECTION=first-frame|relay|conversations|authorizer|render: one); writes docs/performance.md
+bench: $(PY) $(NODE_TOOLS) ## First frame, relay vs the article's loop, a conversation turn, prompt caching, the authorizer, the page's render per delta (SECTION=first-frame|relay|conversations|caching|authorizer|render: one); writes docs/performance.md
 	$(if $(filter first-frame relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
+	$(if $(filter caching all,$(or $(SECTION),all)),$(PY) -m bench.caching)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
 	$(PY) -m bench.report
