@@ -180,3 +180,21 @@ def test_cache_tokens_are_metrics_the_dashboard_shows():
     dashboard = (ROOT / "main.yml").read_text()
     assert '[".", "CacheReadTokens", ".", ".", ".", "."]' in dashboard
     assert '[".", "CacheWriteTokens", ".", ".", ".", "."]' in dashboard
+
+
+def test_invoke_carries_the_guardrail_as_the_calls_parameters(monkeypatch):
+    monkeypatch.setattr(bedrock, "GUARDRAIL_ID", "abc123")
+    monkeypatch.setattr(bedrock, "GUARDRAIL_VERSION", "4")
+    with Stubber(bedrock.client) as stubber:  # validated against InvokeModelWithResponseStream's input shape
+        body = anthropic.request_body(HISTORY, "", 1024, bedrock.caches(bedrock.MODEL_ID), guard=True)
+        expected = {
+            "modelId": bedrock.MODEL_ID,
+            "body": body,
+            "contentType": "application/json",
+            "accept": "application/json",
+            "guardrailIdentifier": "abc123",
+            "guardrailVersion": "4",
+        }
+        stubber.add_client_error("invoke_model_with_response_stream", "ThrottlingException", expected_params=expected)
+        with pytest.raises(Exception, match="ThrottlingException"):
+            bedrock.open_stream(HISTORY)
