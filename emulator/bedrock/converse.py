@@ -15,7 +15,7 @@ from emulator.eventstream import encode_message
 
 from .caching import CacheUsage
 from .errors import INVALID_MODEL, BedrockError
-from .invocation import ARN, Invocation, blocks_of, model_name
+from .invocation import ARN, Invocation, model_name
 
 # Any provider's model through Converse: Claude as invocation.model_name knows it, and the other families.
 _OTHER = re.compile(
@@ -87,17 +87,8 @@ def parse_request(model_id: str, model: str, raw: bytes) -> Invocation:
     max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens", 4096)
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise BedrockError.validation("The maximum tokens value must be 1 or more. Try again with a valid value.")
-    return Invocation(
-        model_id,
-        model,
-        prompt,
-        [text for text, _ in texts],
-        max_tokens,
-        len(messages),
-        bool(body.get("system")),
-        blocks_of(texts),
-        "guardrailConfig" in body,
-    )
+    system, guardrail = bool(body.get("system")), "guardrailConfig" in body
+    return Invocation.of(model_id, model, prompt, texts, max_tokens, len(messages), system, guardrail)
 
 
 def events(pieces: list[str], stop_reason: str, input_tokens: int, cache: CacheUsage | None) -> list[dict]:

@@ -48,6 +48,22 @@ class Invocation:
     blocks: tuple[Block, ...] = ()  # every text block in order, with its cache point, for the prompt cache
     guardrail: bool = False  # the request asks for a guardrail (amazon-bedrock-guardrailConfig / guardrailConfig)
 
+    @classmethod
+    def of(
+        cls,
+        model_id: str,
+        model: str,
+        prompt: str,
+        texts: list[tuple[str, bool]],
+        max_tokens: int,
+        messages: int,
+        system: bool,
+        guardrail: bool,
+    ) -> "Invocation":
+        """From (text, cache point after it) pairs, as both APIs' parsers collect them."""
+        plain = [text for text, _ in texts]
+        return cls(model_id, model, prompt, plain, max_tokens, messages, system, blocks_of(texts), guardrail)
+
 
 def model_name(model_id: str) -> str:
     """The Claude model behind an id, or BedrockError as Bedrock answers for an id it cannot serve."""
@@ -139,17 +155,8 @@ def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
             prompt = "\n".join(text for text, _ in message_texts)
     _check_roles([message["role"] for message in messages])
     assert prompt is not None  # the first message is the user's
-    return Invocation(
-        model_id,
-        model,
-        prompt,
-        [text for text, _ in texts],
-        max_tokens,
-        len(messages),
-        bool(system),
-        blocks_of(texts),
-        "amazon-bedrock-guardrailConfig" in body,
-    )
+    guardrail = "amazon-bedrock-guardrailConfig" in body
+    return Invocation.of(model_id, model, prompt, texts, max_tokens, len(messages), bool(system), guardrail)
 
 
 def _check_roles(roles: list[str]) -> None:
