@@ -1,14 +1,31 @@
-"""A streamed reply's events in the API the request used, with the prompt cache's usage applied and recorded."""
+"""A request in the API it used: its body parsed and its guardrail checked; its reply's events, with the prompt
+cache's usage applied and recorded."""
+
+import json
+
+from aiohttp import web
 
 from emulator.anthropic import message_events
 
-from . import converse
+from . import converse, guardrail
 from .caching import PromptCache
-from .invocation import Invocation
+from .invocation import Invocation, model_name, parse_body
 from .records import StreamRecord
 from .script import estimate_input_tokens
 
 CONVERSE = "ConverseStream"
+
+
+def parse(request: web.Request, record: StreamRecord, raw: bytes, required: str | None) -> Invocation:
+    """The request's body, and the guardrail it carries (recorded), as Bedrock checks them; or BedrockError."""
+    if record.operation == CONVERSE:
+        invocation = converse.parse_request(record.model_id, converse.converse_model(record.model_id), raw)
+        record.guardrail = guardrail.carried(request, json.loads(raw))
+    else:
+        invocation = parse_body(record.model_id, model_name(record.model_id), raw)
+        record.guardrail = guardrail.carried(request, None)
+    guardrail.check(required, record.guardrail, invocation, record.operation)
+    return invocation
 
 
 def events(

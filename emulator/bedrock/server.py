@@ -22,12 +22,12 @@ from aiohttp import web
 from emulator.anthropic import message_events
 from emulator.eventstream import chunk_event, exception_event
 
-from . import converse, guardrail, replies
+from . import converse, replies
 from .caching import PromptCache
 from .directives import Directives, check_reachable, parse_directives
 from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
 from .h2c import DualServer
-from .invocation import Invocation, model_name, parse_body
+from .invocation import Invocation
 from .records import StreamRecord
 from .replies import CONVERSE
 from .script import estimate_input_tokens, prompt_hash, reply_pieces
@@ -131,14 +131,7 @@ class BedrockStandIn:
         # Signatures are not verified (any credentials will do), but an unsigned request is refused, as AWS does.
         if "Authorization" not in request.headers:
             raise BedrockError(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
-        raw = await request.read()
-        if record.operation == CONVERSE:
-            invocation = converse.parse_request(record.model_id, converse.converse_model(record.model_id), raw)
-            record.guardrail = guardrail.carried(request, json.loads(raw))
-        else:
-            invocation = parse_body(record.model_id, model_name(record.model_id), raw)
-            record.guardrail = guardrail.carried(request, None)
-        guardrail.check(self.guardrail, record.guardrail, invocation, record.operation)
+        invocation = replies.parse(request, record, await request.read(), self.guardrail)
         record.prompt_hash = prompt_hash(invocation.prompt)
         record.messages, record.system = invocation.messages, invocation.system
         await self._notify()
