@@ -116,8 +116,10 @@ web: ## Serve web/ on http://127.0.0.1:PORT/ for the deployed STACK (or URL=wss:
 	  url=$$($(call STACK_OUTPUT,WebSocketUrl)) || exit 1; \
 	  auth=$$($(call STACK_OUTPUT,Auth)) || exit 1; \
 	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
+	  models=$$($(call STACK_OUTPUT,Models)) || exit 1; \
 	fi; \
 	query="url=$$url"; \
+	case "$$models" in *,?*) query="$$query&models=$$models";; esac; \
 	case "$$auth" in ""|none|None) ;; *) query="$$query&auth=$$auth&region=$(REGION)";; esac; \
 	case "$$client" in ""|None) ;; *) query="$$query&clientId=$$client";; esac; \
 	echo "Chat page: http://127.0.0.1:$(PORT)/?$$query"; \

@@ -8,11 +8,11 @@
 //   history.js     redrawing a conversation from the server's history frames
 //   composer.js    the message box and the Send, Stop, New chat and Delete chat buttons
 //   markdown.js    replies rendered as DOM nodes, never as HTML;  signin.js  sign-in, when the API needs a token
-import "./composer.js";
+import { offerModels } from "./composer.js";
 import { connect, disconnect, reconnectNow, renew } from "./connection.js";
 import { setStatus, state, updateControls } from "./state.js";
 
-// Settings: the page's query string (?url=wss://…&auth=cognito&clientId=…&region=…), over the config.json served
+// Settings: the page's query string (?url=wss://…&auth=cognito&clientId=…&region=…&models=a,b), over the config.json served
 // beside the page (the emulator's describes its stack: url, region, outputs, local AWS endpoints).
 async function loadConfig() {
   const params = Object.fromEntries(new URLSearchParams(location.search));
@@ -29,6 +29,7 @@ async function loadConfig() {
     url: params.url ?? served.url ?? "",
     auth: params.auth ?? outputs.Auth ?? "none", // none | cognito | oidc | token (paste one)
     clientId: params.clientId ?? outputs.UserPoolClientId ?? "",
+    models: (params.models ?? outputs.Models ?? "").split(",").filter(Boolean),
     cognitoEndpoint:
       params.cognitoEndpoint ??
       served.endpoints?.AWS_ENDPOINT_URL_COGNITO_IDP ??
@@ -43,6 +44,7 @@ async function start() {
     return;
   }
   state.url = config.url;
+  offerModels(config.models);
   if (config.auth !== "none") {
     const module = await import("./signin.js");
     state.signIn = module.setUp(config, { reconnectNow, renew, disconnect });

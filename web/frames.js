@@ -14,6 +14,7 @@ const ERRORS = {
   ConversationBusy: "This conversation is still answering another message. Wait for it, or press Stop.",
   Unauthorized: "Your sign-in has expired. Sign in again.",
   QuotaExceeded: "Today's token budget is used up.",
+  GuardrailIntervened: "The content guardrail stopped this reply.",
 };
 // API Gateway's own frames: {"message": "...", "connectionId": ..., "requestId": ...}, no "type".
 const GATEWAY = {

@@ -14,6 +14,7 @@ export const ui = {
   note: $("note"),
   newChat: $("new-chat"),
   deleteChat: $("delete-chat"),
+  model: $("model"),
 };
 
 export const state = {
