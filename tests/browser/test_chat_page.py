@@ -303,6 +303,7 @@ def test_every_error_code_reads_as_a_sentence(context, site):
         "ConversationBusy": "This conversation is still answering another message. Wait for it, or press Stop.",
         "Unauthorized": "Your sign-in has expired. Sign in again.",
         "QuotaExceeded": "Today's token budget is used up.",
+        "GuardrailIntervened": "The content guardrail stopped this reply.",
     }
     answers = [[json.dumps({"type": "error", "code": code, "message": "Details."})] for code in readable]
     scripted_server(page, site, answers, [])
