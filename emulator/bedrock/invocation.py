@@ -16,12 +16,12 @@ import functools
 import itertools
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass
 
 from .caching import Block
 from .errors import END_OF_LIFE, INVALID_MODEL, BedrockError, malformed
+from .script import FRAMING_TOKENS, text_tokens
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _PROFILE = re.compile(r"^(?:us|us-gov|eu|apac|jp|au|ca|global)\.")
@@ -88,10 +88,10 @@ def _warn_version(version: str) -> None:
 
 
 def blocks_of(texts: list[tuple[str, bool]]) -> tuple[Block, ...]:
-    """(text, cache point after it) pairs as the prompt cache's blocks, with estimate_input_tokens' arithmetic: a
-    quarter of the characters per text, and the framing's 7 tokens on the first."""
+    """(text, cache point after it) pairs as the prompt cache's blocks, sized as estimate_input_tokens sizes the
+    whole request: each text's tokens, the framing's on the first."""
     return tuple(
-        Block(math.ceil(len(text) / 4) + (7 if index == 0 else 0), text, point)
+        Block(text_tokens(text) + (FRAMING_TOKENS if index == 0 else 0), text, point)
         for index, (text, point) in enumerate(texts)
     )
 
