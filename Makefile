@@ -6,6 +6,13 @@ IAM_STACK ?= $(STACK)-iam
 STAGE     ?= dev
 REGION    ?= ap-northeast-1
 MODEL_ID  ?= jp.anthropic.claude-haiku-4-5-20251001-v1:0
+# Models (main.yml's parameters; docs/models.md): the API (invoke|converse), up to 3 more models a message may
+# choose, prompt caching (on|off), and an optional guardrail every model call must carry.
+MODEL_API ?= invoke
+MODEL_IDS ?=
+PROMPT_CACHING ?= on
+GUARDRAIL_ID ?=
+GUARDRAIL_VERSION ?= DRAFT
 BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
@@ -59,6 +66,9 @@ PACKAGED := build/main.packaged.yml
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
 REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
+# The same on every deploy and make local; ModelIds, GuardrailId and GuardrailVersion go to both stacks (IAM grants).
+GRANT_PARAMETERS = ModelIds=$(MODEL_IDS) GuardrailId=$(GUARDRAIL_ID) GuardrailVersion=$(GUARDRAIL_VERSION)
+MODEL_PARAMETERS = ModelId=$(MODEL_ID) ModelApi=$(MODEL_API) PromptCaching=$(PROMPT_CACHING) $(GRANT_PARAMETERS)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test slow lint local web web-config vendor load bench capacity mutate rehearse package deploy deploy-iam \
@@ -68,6 +78,7 @@ REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: STACK=$(STACK) STAGE=$(STAGE) REGION=$(REGION) MODEL_ID=$(MODEL_ID) BUCKET=$(BUCKET) PORT=$(PORT)"
+	@echo "           MODEL_API=$(MODEL_API) (invoke|converse) MODEL_IDS=$(MODEL_IDS) PROMPT_CACHING=$(PROMPT_CACHING) GUARDRAIL_ID=$(GUARDRAIL_ID)"
 	@echo "           AUTH=$(AUTH) (none|cognito|oidc) OIDC_ISSUER=$(OIDC_ISSUER) OIDC_AUDIENCE=$(OIDC_AUDIENCE)"
 
 $(PY): requirements-dev.txt
@@ -121,20 +132,22 @@ local: $(PY) $(NODE_TOOLS) $(LAMBDA_PY) ## Serve main.yml + src/ on ws://127.0.0
 	@echo 'Once it is up, send e.g. {"action": "sendtext", "text": "Hello, AI! What you can do?"}'
 	@echo '(AUTH=cognito: make user USERNAME=... PASSWORD=... PORT=$(PORT), then make token, and wscat ... -s bedrock-ws-chat -s <token>)'
 	$(PY) -m emulator --port $(PORT) --stage $(STAGE) --bedrock $(BEDROCK) --web-dir web $(INTERPRETERS) \
-	  $(foreach p,$(AUTH_PARAMETERS),--parameter $(p)) \
+	  $(if $(GUARDRAIL_ID),--standin-guardrail $(GUARDRAIL_ID):$(GUARDRAIL_VERSION)) \
+	  $(foreach p,$(AUTH_PARAMETERS) $(MODEL_PARAMETERS),--parameter $(p)) \
 	  $(CONVERSATION_PARAMETERS:%=--parameter %) $(REPLY_PARAMETERS:%=--parameter %) \
 	  --parameter "SystemPrompt=$(SYSTEM_PROMPT)"
 
 web-config: $(PY) ## Write build/web/: the page with config.json (STACK's URL and sign-in, or URL=wss://… [AUTH=…]), its CSP and _headers
-	@url="$(URL)"; auth="$(AUTH)"; client=""; \
+	@url="$(URL)"; auth="$(AUTH)"; client=""; models=""; \
 	if [ -z "$$url" ]; then \
 	  url=$$($(call STACK_OUTPUT,WebSocketUrl)) || exit 1; \
 	  auth=$$($(call STACK_OUTPUT,Auth)) || exit 1; \
 	  client=$$($(call STACK_OUTPUT,UserPoolClientId)) || exit 1; \
+	  models=$$($(call STACK_OUTPUT,Models)) || exit 1; \
 	fi; \
 	case "$$auth" in ""|None) auth=none;; esac; \
 	$(PY) -m emulator.page.policy --web-dir web --out build/web --url "$$url" --auth "$$auth" \
-	  --client-id "$$client" --region $(REGION)
+	  --client-id "$$client" --models "$$models" --region $(REGION)
 
 web: web-config ## Serve build/web/ on http://127.0.0.1:PORT/ (make web-config's copy of the page)
 	@echo "Chat page: http://127.0.0.1:$(PORT)/"
@@ -154,10 +167,11 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m bench.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|authorizer|render: one); writes docs/performance.md
+bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render: one); writes docs/performance.md
 	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter list all,$(or $(SECTION),all)),$(PY) -m bench.listing)
+	$(if $(filter caching all,$(or $(SECTION),all)),$(PY) -m bench.caching)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
 	$(PY) -m bench.report
@@ -213,7 +227,7 @@ deploy: deploy-iam deploy-main ## Deploy the IAM stack, then the main stack; pri
 deploy-iam: ## Deploy iam.yml as IAM_STACK (default STACK-iam)
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(IAM_STACK) --template-file iam.yml \
 	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID)
+	  --parameter-overrides AppStackName=$(STACK) ModelId=$(MODEL_ID) $(GRANT_PARAMETERS)
 
 # The template is over CloudFormation's 51,200-byte limit for an inline template body, so deploy uploads it to
 # the artifact bucket too (--s3-bucket) and CloudFormation reads it from there.
@@ -221,7 +235,7 @@ deploy-main: package ## Deploy the packaged main.yml as STACK
 	@$(RESOLVE_BUCKET); \
 	$(AWS) cloudformation deploy --region $(REGION) --stack-name $(STACK) --template-file $(PACKAGED) \
 	  --s3-bucket "$$bucket" --s3-prefix $(STACK) --no-fail-on-empty-changeset \
-	  --parameter-overrides IamStackName=$(IAM_STACK) ModelId=$(MODEL_ID) StageName=$(STAGE) $(AUTH_PARAMETERS) \
+	  --parameter-overrides IamStackName=$(IAM_STACK) StageName=$(STAGE) $(MODEL_PARAMETERS) $(AUTH_PARAMETERS) \
 	  $(CONVERSATION_PARAMETERS) $(REPLY_PARAMETERS) "SystemPrompt=$(SYSTEM_PROMPT)" \
 	  $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL))
 	@url=$$($(AWS) cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \

@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the Python that runs functions of this Runtime, e.g. python3.13=.venv-lambda/bin/python (repeatable; "
         "without one, a Runtime other than this Python's runs on this Python, with a warning)",
     )
+    parser.add_argument("--standin-guardrail", metavar="ID:VERSION", help="the stand-in refuses calls without it")
     parser.add_argument("--post-latency-ms", type=float, default=0, help="delay of every @connections POST")
     parser.add_argument(
         "--cold-start",
@@ -97,7 +98,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.bedrock == "local":
         from emulator.bedrock.server import BedrockStandIn  # only when asked for: --bedrock aws needs none of it
 
-        standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms)
+        standin = BedrockStandIn(rate=args.standin_rate, ttft_ms=args.standin_ttft_ms, guardrail=args.standin_guardrail)
         bedrock = await standin.start()
     cloud = LocalCloud(
         api,

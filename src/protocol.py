@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     QUOTA_EXCEEDED = "QuotaExceeded"  # the principal's daily token budget is used up
     TOO_MANY_REPLIES = "TooManyReplies"  # the principal's other replies are still streaming: wait for one to end
     REPLY_TOO_LONG = "ReplyTooLong"  # the reply reached its time limit (15 minutes) and was cut short
+    GUARDRAIL_INTERVENED = "GuardrailIntervened"  # the configured Bedrock guardrail stopped the reply
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ REPLY_NOT_STARTED = ProtocolError(
 REPLY_FAILED = ProtocolError(ErrorCode.INTERNAL, "The reply failed on our side; try again.", "ReplyFailed")
 REPLY_TOO_LONG = ProtocolError(ErrorCode.REPLY_TOO_LONG, "The reply reached its time limit and was cut short.")
 SIGNIN_EXPIRED = ProtocolError(ErrorCode.UNAUTHORIZED, "Your sign-in has expired. Reconnect with a fresh token.")
+GUARDRAIL_INTERVENED = ProtocolError(
+    ErrorCode.GUARDRAIL_INTERVENED, "The reply was stopped by the content guardrail; rephrase and try again."
+)
 BUDGET_EXHAUSTED = ProtocolError(
     ErrorCode.QUOTA_EXCEEDED, "Today's token budget does not cover this reply; it renews at 00:00 UTC."
 )
@@ -97,6 +101,7 @@ class SendText:
     text: str
     conversation_id: str | None = None  # continue this conversation (None: the connection's current one)
     new: bool = False  # start a fresh conversation on this connection
+    model: str | None = None  # one of MODEL_IDS (None: the first, the default)
 
 
 def _conversation(conversation_id: str | None) -> dict:
@@ -105,13 +110,13 @@ def _conversation(conversation_id: str | None) -> dict:
 
 def end_frame(
     stop_reason: str | None,
-    input_tokens: int | None,
-    output_tokens: int | None,
+    usage: dict[str, int | None],
     conversation_id: str | None = None,
     budget: dict | None = None,
 ) -> str:
-    """The reply's end; `budget` ({"limit", "remaining"}, input-token equivalents) when a daily budget applies."""
-    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    """`usage`: input_tokens and output_tokens, and cache_read_input_tokens and cache_creation_input_tokens when
+    prompt caching applied (input_tokens then counts only the uncached part, as Bedrock reports it). `budget`
+    ({"limit", "remaining"}, input-token equivalents) when a daily budget applies."""
     frame = {"type": "end", "stop_reason": stop_reason, "usage": usage, **_conversation(conversation_id)}
     return json.dumps(frame | ({"budget": budget} if budget else {}))
 
@@ -123,6 +128,12 @@ def error_frame(error: ProtocolError, conversation_id: str | None = None) -> str
 
 def forgotten_frame(conversation_id: str) -> str:
     return json.dumps({"type": "forgotten", "conversationId": conversation_id})
+
+
+def model_ids() -> list[str]:
+    """The models a `sendtext` may name: MODEL_ID (the default) first, then MODEL_IDS' others."""
+    first = os.environ.get("MODEL_ID", "")
+    return [first, *(m for m in os.environ.get("MODEL_IDS", "").split(",") if m.strip() and m != first)]
 
 
 def max_text_chars() -> int:
@@ -180,7 +191,10 @@ def parse_sendtext(body: str | None) -> SendText:
     conversation_id = conversation_id_of(message)
     if new and conversation_id is not None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, 'Send either "new": true or a "conversationId", not both.')
-    return SendText(text, conversation_id, new)
+    model = message.get("model")
+    if model is not None and model not in model_ids():
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f'"model" must be one of {", ".join(model_ids())}.')
+    return SendText(text, conversation_id, new, model)
 
 
 def unknown_action(body: str | None) -> ProtocolError:

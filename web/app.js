@@ -9,7 +9,7 @@
 //   composer.js    the message box and the Send, Stop, New chat and Delete chat buttons
 //   sidebar.js     the conversation list beside the chat; conversations.js its requests, frames and exports
 //   markdown.js    replies rendered as DOM nodes, never as HTML;  signin.js  sign-in, when the API needs a token
-import "./composer.js";
+import { offerModels } from "./composer.js";
 import "./sidebar.js";
 import { connect, disconnect, reconnectNow, renew } from "./connection.js";
 import { setStatus, state, updateControls, useApi } from "./state.js";
@@ -28,6 +28,7 @@ async function loadConfig() {
     url: served.url ?? "",
     auth: outputs.Auth ?? "none", // none | cognito | oidc | token (the last two: paste a token)
     clientId: outputs.UserPoolClientId ?? "",
+    models: (outputs.Models ?? "").split(",").filter(Boolean), // ModelIds: the picker's choices
     cognitoEndpoint:
       served.endpoints?.AWS_ENDPOINT_URL_COGNITO_IDP ?? (region ? `https://cognito-idp.${region}.amazonaws.com/` : ""),
   };
@@ -46,6 +47,7 @@ async function start() {
     return;
   }
   useApi(config.url);
+  offerModels(config.models);
   if (config.auth !== "none") {
     const module = await import("./signin.js");
     state.signIn = module.setUp(config, { reconnectNow, renew, disconnect });

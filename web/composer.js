@@ -10,6 +10,7 @@ function submit() {
   const message = { action: "sendtext", text };
   if (state.startNew) message.new = true;
   else if (state.conversationId) message.conversationId = state.conversationId;
+  if (!ui.model.hidden) message.model = ui.model.value; // the picker: one of the stack's models
   if (!send(message)) return;
   note("");
   ui.input.value = "";
@@ -17,6 +18,13 @@ function submit() {
   state.reply = { ...addMessage("assistant", renderMarkdown, ""), text: "" };
   state.reply.article.classList.add("waiting");
   updateControls();
+}
+
+// The model picker, when the stack lets a message choose among several models (the first is its default).
+export function offerModels(models) {
+  if (models.length < 2) return;
+  ui.model.replaceChildren(...models.map((id) => new Option(id, id)));
+  ui.model.hidden = false;
 }
 
 ui.form.addEventListener("submit", (event) => {

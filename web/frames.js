@@ -17,6 +17,7 @@ const ERRORS = {
   Unauthorized: "Your sign-in has expired. Sign in again.",
   QuotaExceeded: "Today's token budget does not cover another reply.",
   TooManyReplies: "Your other replies are still answering. Wait for one to finish.",
+  GuardrailIntervened: "The content guardrail stopped this reply.",
 };
 // API Gateway's own frames: {"message": "...", "connectionId": ..., "requestId": ...}, no "type".
 const GATEWAY = {

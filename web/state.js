@@ -16,6 +16,7 @@ export const ui = {
   note: $("note"),
   newChat: $("new-chat"),
   deleteChat: $("delete-chat"),
+  model: $("model"),
 };
 
 export const state = {

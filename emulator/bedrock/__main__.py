@@ -12,7 +12,7 @@ from .server import BedrockStandIn
 
 
 async def serve(args: argparse.Namespace) -> None:
-    standin = BedrockStandIn(rate=args.rate, ttft_ms=args.ttft_ms, host=args.host, port=args.port)
+    standin = BedrockStandIn(args.rate, args.ttft_ms, args.host, args.port, args.guardrail)
     url = await standin.start()
     print(f"AWS_ENDPOINT_URL_BEDROCK_RUNTIME={url}", flush=True)
     stop = asyncio.Event()
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4010, help="0 for a free port (default %(default)s)")
     parser.add_argument("--rate", type=float, default=60.0, help="tokens per second, 0 = unpaced (%(default)s)")
     parser.add_argument("--ttft-ms", type=float, default=300.0, help="time to first token, ms (%(default)s)")
+    parser.add_argument("--guardrail", metavar="ID:VERSION", help="refuse every call that does not carry it")
     parser.add_argument("--quiet", action="store_true", help="no log line per request")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")

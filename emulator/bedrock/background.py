@@ -20,8 +20,8 @@ class BackgroundStandIn:
             bedrock.wait_ended(prompt)
     """
 
-    def __init__(self, rate: float = 60.0, ttft_ms: float = 300.0, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.standin = BedrockStandIn(rate, ttft_ms, host, port)
+    def __init__(self, **options: Any) -> None:
+        self.standin = BedrockStandIn(**options)  # rate, ttft_ms, host, port, guardrail: BedrockStandIn's
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bedrock-standin", daemon=True)
 

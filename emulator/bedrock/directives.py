@@ -14,6 +14,8 @@ stand-in through it. Directives are removed from the prompt before the reply is 
     [standin tokens=N rate=R ttft_ms=T]             reply length in pieces, tokens/s (0 = unpaced), first-token delay
     [standin jitter=J]                              each gap between deltas varies by up to ±J (0-1) of 1/rate,
                                                     seeded by the prompt, as a real model's pace does
+    [standin guardrail=intervene after=N]           N text deltas, then the request's guardrail intervenes
+                                                    (refused when the request carries no guardrail)
     [standin reply=B]                               the reply is exactly the UTF-8 text whose base64url is B
                                                     (padding optional), cut into the usual pieces: lets a test
                                                     feed a client Markdown, HTML or any exact text
@@ -41,6 +43,7 @@ class Directives:
     ttft_ms: float | None = None  # time to first token, overriding the default
     jitter: float = 0.0  # gaps between deltas vary uniformly within ±jitter of 1/rate (the mean rate holds)
     reply: str | None = None  # the exact reply text (decoded from base64url), instead of the scripted one
+    guardrail: str | None = None  # "intervene": the guardrail stops the reply after `after` deltas
 
 
 def _invalid(message: str) -> BedrockError:
@@ -79,6 +82,8 @@ def _value(key: str, raw: str) -> object:
 def check_reachable(directives: Directives, deltas: int) -> None:
     """fault=midstream / stall at or past the reply's last delta would never fire: refuse it, so a test cannot
     pass for the wrong reason (issue 15)."""
+    if directives.guardrail and directives.after >= deltas:
+        raise _invalid(f"guardrail=intervene after={directives.after} never happens: the reply has {deltas} deltas")
     if directives.fault in ("midstream", "stall") and directives.after >= deltas:
         raise _invalid(
             f"fault={directives.fault} after={directives.after} never happens: the reply has {deltas} text deltas; "
@@ -101,6 +106,8 @@ def parse_directives(text: str) -> tuple[str, Directives]:
         raise _invalid(f"fault={directives.fault}; use one of {', '.join(sorted(_FAULTS))}")
     if directives.exception not in STREAM_EXCEPTIONS:
         raise _invalid(f"exception={directives.exception}; use one of {', '.join(sorted(STREAM_EXCEPTIONS))}")
+    if directives.guardrail not in (None, "intervene"):
+        raise _invalid(f"guardrail={directives.guardrail}; use intervene")
     if directives.then not in {"continue", "drop"}:
         raise _invalid(f"then={directives.then}; use continue or drop")
     # The directive and the whitespace around it become one space, so "Hi [standin …] there" reads "Hi there".

@@ -19,13 +19,15 @@ import logging
 import re
 from dataclasses import dataclass
 
+from .caching import Block
 from .errors import END_OF_LIFE, INVALID_MODEL, BedrockError, malformed
+from .script import FRAMING_TOKENS, text_tokens
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 _PROFILE = re.compile(r"^(?:us|us-gov|eu|apac|jp|au|ca|global)\.")
 log = logging.getLogger("emulator.bedrock")
 
-_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:foundation-model|inference-profile)/")
+ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:foundation-model|inference-profile)/")
 _CLAUDE = re.compile(
     r"^(?:(?:us|us-gov|eu|apac|jp|au|ca|global)\.)?"  # a cross-region inference profile's prefix (_PROFILE)
     r"anthropic\.(?P<name>claude-(?:[a-z0-9]+-)*?)-?v\d+"  # claude-haiku-4-5-20251001-v1, claude-v2
@@ -43,11 +45,29 @@ class Invocation:
     max_tokens: int
     messages: int = 1  # how many messages the request carried
     system: bool = False  # whether it carried a system prompt
+    blocks: tuple[Block, ...] = ()  # every text block in order, with its cache point, for the prompt cache
+    guardrail: bool = False  # the request asks for a guardrail (amazon-bedrock-guardrailConfig / guardrailConfig)
+
+    @classmethod
+    def of(
+        cls,
+        model_id: str,
+        model: str,
+        prompt: str,
+        texts: list[tuple[str, bool]],
+        max_tokens: int,
+        messages: int,
+        system: bool,
+        guardrail: bool,
+    ) -> "Invocation":
+        """From (text, cache point after it) pairs, as both APIs' parsers collect them."""
+        plain = [text for text, _ in texts]
+        return cls(model_id, model, prompt, plain, max_tokens, messages, system, blocks_of(texts), guardrail)
 
 
 def model_name(model_id: str) -> str:
     """The Claude model behind an id, or BedrockError as Bedrock answers for an id it cannot serve."""
-    bare = _ARN.sub("", model_id)
+    bare = ARN.sub("", model_id)
     if bare in _END_OF_LIFE:
         raise BedrockError(404, "ResourceNotFoundException", END_OF_LIFE)
     if _PROFILE.sub("", bare) in _END_OF_LIFE:  # no inference profile was ever made for them
@@ -67,7 +87,16 @@ def _warn_version(version: str) -> None:
     )
 
 
-def _texts(content: object, where: str) -> list[str]:
+def blocks_of(texts: list[tuple[str, bool]]) -> tuple[Block, ...]:
+    """(text, cache point after it) pairs as the prompt cache's blocks, sized as estimate_input_tokens sizes the
+    whole request: each text's tokens, the framing's on the first."""
+    return tuple(
+        Block(text_tokens(text) + (FRAMING_TOKENS if index == 0 else 0), text, point)
+        for index, (text, point) in enumerate(texts)
+    )
+
+
+def _texts(content: object, where: str) -> list[tuple[str, bool]]:
     if isinstance(content, str):
         blocks: list = [{"type": "text", "text": content}]
     elif isinstance(content, list) and content:
@@ -85,7 +114,7 @@ def _texts(content: object, where: str) -> list[str]:
             if not text.strip():
                 # Anthropic's check, passed through by Bedrock as is.
                 raise BedrockError.validation("messages: text content blocks must contain non-whitespace text")
-            texts.append(text)
+            texts.append((text, "cache_control" in block))
     return texts
 
 
@@ -113,7 +142,7 @@ def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
         raise malformed("#/messages: expected a non-empty array")
     system = body.get("system", [])
     texts = _texts(system, "#/system") if system else []
-    prompt = None
+    prompt: str | None = None
     for index, message in enumerate(messages):
         where = f"#/messages/{index}"
         if not isinstance(message, dict) or "role" not in message or "content" not in message:
@@ -123,10 +152,11 @@ def parse_body(model_id: str, model: str, raw: bytes) -> Invocation:
         message_texts = _texts(message["content"], where)
         texts += message_texts
         if message["role"] == "user":
-            prompt = "\n".join(message_texts)
+            prompt = "\n".join(text for text, _ in message_texts)
     _check_roles([message["role"] for message in messages])
     assert prompt is not None  # the first message is the user's
-    return Invocation(model_id, model, prompt, texts, max_tokens, len(messages), bool(system))
+    guardrail = "amazon-bedrock-guardrailConfig" in body
+    return Invocation.of(model_id, model, prompt, texts, max_tokens, len(messages), bool(system), guardrail)
 
 
 def _check_roles(roles: list[str]) -> None:

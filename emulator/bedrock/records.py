@@ -8,7 +8,7 @@ class StreamRecord:
     """One request to the stand-in. Times are time.monotonic(): CLOCK_MONOTONIC on Linux, one clock for every
     process on the machine, so a client in another process can compare its own readings with these."""
 
-    operation: str  # InvokeModelWithResponseStream or InvokeModel
+    operation: str  # InvokeModelWithResponseStream, InvokeModel or ConverseStream: the API the request used
     model_id: str
     started_at: float  # the request arrived
     prompt_hash: str = ""  # script.prompt_hash() of the last user text as sent, directives included
@@ -21,6 +21,10 @@ class StreamRecord:
     deltas: int = 0  # of which text deltas
     first_chunk_at: float | None = None
     last_chunk_at: float | None = None
+    guardrail: str | None = None  # the guardrail the request carried, "id:version"
+    input_tokens: int = 0  # the usage reported: input neither read from nor written to the prompt cache
+    cache_read: int = 0  # input tokens read from the prompt cache
+    cache_write: int = 0  # input tokens written to it
     closed_early: bool = False  # the client went away before the last message; the stand-in stopped there
     ended_at: float | None = None
 

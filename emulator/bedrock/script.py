@@ -118,6 +118,13 @@ def scripted_reply(prompt: str, tokens: int | None = None) -> str:
     return "".join(reply_pieces(prompt, tokens))
 
 
+FRAMING_TOKENS = 7  # what the Messages framing adds, about
+
+
+def text_tokens(text: str) -> int:
+    """English averages about four characters per Claude token."""
+    return math.ceil(len(text) / 4)
+
+
 def estimate_input_tokens(texts: list[str]) -> int:
-    """English averages about four characters per Claude token; the Messages framing adds about seven."""
-    return sum(math.ceil(len(text) / 4) for text in texts) + 7
+    return sum(text_tokens(text) for text in texts) + FRAMING_TOKENS

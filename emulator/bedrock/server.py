@@ -1,9 +1,10 @@
-"""The Bedrock runtime stand-in: InvokeModelWithResponseStream (and InvokeModel) over real HTTP.
+"""The Bedrock runtime stand-in: InvokeModelWithResponseStream, ConverseStream (and InvokeModel) over real HTTP.
 
 boto3 reaches it through `endpoint_url` or `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` and parses every byte with its
 own code: rest-json errors, the event-stream framing (eventstream.py), the Anthropic events in
-Bedrock's order (anthropic.py). Every request is recorded (`BedrockStandIn.streams`) so tests and
-the benchmark can see what the model did: when it wrote, how much, and whether the client left early.
+Bedrock's order (anthropic.py) or Converse's (converse.py). Prompt caching (caching.py) and a required
+guardrail (guardrail.py) are modelled as Bedrock applies them. Every request is recorded (`BedrockStandIn.streams`)
+so tests and the benchmark can see what the model did: when it wrote, how much, and whether the client left early.
 """
 
 import asyncio
@@ -14,16 +15,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, replace
+from functools import partial
 
 from aiohttp import web
 
+from . import converse, replies
 from .anthropic import message_events
+from .caching import PromptCache
 from .directives import Directives, check_reachable, parse_directives
 from .errors import INITIAL_FAULTS, STREAM_EXCEPTIONS, BedrockError
 from .eventstream import chunk_event, exception_event
 from .h2c import DualServer
-from .invocation import Invocation, model_name, parse_body
+from .invocation import Invocation
 from .records import StreamRecord
+from .replies import CONVERSE
 from .script import estimate_input_tokens, prompt_hash, reply_pieces
 
 log = logging.getLogger("emulator.bedrock")
@@ -47,8 +52,17 @@ class BedrockStandIn:
     first chunk. A `[standin …]` directive in the prompt overrides both for one request.
     """
 
-    def __init__(self, rate: float = 60.0, ttft_ms: float = 300.0, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        rate: float = 60.0,
+        ttft_ms: float = 300.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        guardrail: str | None = None,
+    ) -> None:
         self.rate, self.ttft_ms, self.host, self.port = rate, ttft_ms, host, port
+        self.guardrail = guardrail  # "id:version" every call must carry (an IAM GuardrailIdentifier condition)
+        self.cache = PromptCache()
         self.streams: list[StreamRecord] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -60,6 +74,7 @@ class BedrockStandIn:
         app = web.Application()
         app.router.add_post("/model/{model_id:.+}/invoke-with-response-stream", self._invoke_stream)
         app.router.add_post("/model/{model_id:.+}/invoke", self._invoke)
+        app.router.add_post("/model/{model_id:.+}/converse-stream", partial(self._invoke_stream, operation=CONVERSE))
         app.router.add_post("/model/{model_id:.+}/{operation}", self._unsupported)
         app.router.add_get("/_standin/streams", self._records)
         return app
@@ -115,12 +130,13 @@ class BedrockStandIn:
         # Signatures are not verified (any credentials will do), but an unsigned request is refused, as AWS does.
         if "Authorization" not in request.headers:
             raise BedrockError(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
-        model = model_name(record.model_id)
-        invocation = parse_body(record.model_id, model, await request.read())
+        invocation = replies.parse(request, record, await request.read(), self.guardrail)
         record.prompt_hash = prompt_hash(invocation.prompt)
         record.messages, record.system = invocation.messages, invocation.system
         await self._notify()
         prompt, directives = parse_directives(invocation.prompt)
+        if directives.guardrail and record.guardrail is None:
+            raise BedrockError.validation("Bad [standin] directive: guardrail=intervene needs a call with a guardrail")
         if directives.fault in INITIAL_FAULTS:
             raise replace(INITIAL_FAULTS[directives.fault])  # a copy: a shared exception's traceback grows
         return replace(invocation, prompt=prompt), directives
@@ -141,8 +157,8 @@ class BedrockStandIn:
         record.status, record.error = error.status, error.code
         return error.response()
 
-    async def _invoke_stream(self, request: web.Request) -> web.StreamResponse:
-        record = self._begin(request, STREAM)
+    async def _invoke_stream(self, request: web.Request, operation: str = STREAM) -> web.StreamResponse:
+        record = self._begin(request, operation)
         try:
             invocation, directives = await self._accept(request, record)
             return await self._stream(request, record, invocation, directives)
@@ -159,22 +175,19 @@ class BedrockStandIn:
     ) -> web.StreamResponse:
         pieces, stop_reason = self._reply(invocation, directives)
         check_reachable(directives, len(pieces))
+        if directives.guardrail:  # asynchronous mode: what streamed before the guardrail's verdict got through
+            pieces, stop_reason = pieces[: directives.after], "guardrail_intervened"
         record.planned = len(pieces)
         rate, ttft_ms = self._speed(directives)
-        events = message_events(
-            invocation.model, pieces, estimate_input_tokens(invocation.texts), stop_reason=stop_reason
-        )
+        events = replies.events(self.cache, record, invocation, pieces, stop_reason)
         await asyncio.sleep(ttft_ms / 1000)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "application/vnd.amazon.eventstream",
-                "X-Amzn-Bedrock-Content-Type": "application/json",
-                "x-amzn-RequestId": str(uuid.uuid4()),
-            }
-        )
+        headers = {"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": str(uuid.uuid4())}
+        if record.operation != CONVERSE:
+            headers["X-Amzn-Bedrock-Content-Type"] = "application/json"
+        response = web.StreamResponse(headers=headers)
         try:
             await response.prepare(request)
-            await self._write_events(request, response, record, events, directives, rate)
+            await self._write_events(request, response, record, iter(events), directives, rate)
             await response.write_eof()
         except _Gone:
             record.closed_early = True
@@ -205,8 +218,9 @@ class BedrockStandIn:
         paced_from = 0.0  # when delta 0 went out (or would have, after a stall): delta i is due offset_i later
         offset = 0.0  # i/rate, each gap varied by the jitter directive
         pace = random.Random(record.prompt_hash)  # the same prompt keeps the same rhythm
+        encode = converse.encode if record.operation == CONVERSE else chunk_event
         for event in events:
-            if event["type"] == "content_block_delta":
+            if event["type"] in ("content_block_delta", "contentBlockDelta"):
                 if directives.fault == "midstream" and record.deltas == directives.after:
                     record.error = directives.exception
                     await write(exception_event(directives.exception, STREAM_EXCEPTIONS[directives.exception]))
@@ -230,11 +244,13 @@ class BedrockStandIn:
                     invocationLatency=round((now - record.started_at) * 1000),
                     firstByteLatency=round(((record.first_chunk_at or now) - record.started_at) * 1000),
                 )
-            await write(chunk_event(event))
+            if event["type"] == "metadata":  # Converse's measured latency
+                event["metrics"]["latencyMs"] = round((time.monotonic() - record.started_at) * 1000)
+            await write(encode(event))
             record.last_chunk_at = time.monotonic()
             record.first_chunk_at = record.first_chunk_at or record.last_chunk_at
             record.chunks += 1
-            record.deltas += event["type"] == "content_block_delta"
+            record.deltas += event["type"] in ("content_block_delta", "contentBlockDelta")
 
     def _speed(self, directives: Directives) -> tuple[float, float]:
         """Tokens/s and time to first token (ms) for one request: the stand-in's, unless the prompt says."""

@@ -85,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth", default="none", help="none | cognito | oidc | token")
     parser.add_argument("--client-id", default="", help="the user pool's app client id (Auth=cognito)")
     parser.add_argument("--region", default="")
+    parser.add_argument("--models", default="", help="the stack's Models output: the picker's choices, comma-separated")
     args = parser.parse_args(argv)
     if not re.fullmatch(r"wss?://[^\s;,]+", args.url):
         parser.error(f"--url must be a ws:// or wss:// URL, not {args.url!r}")
     outputs = {"Auth": args.auth}
     if args.client_id and args.client_id != "None":
         outputs["UserPoolClientId"] = args.client_id
+    if args.models and args.models != "None":
+        outputs["Models"] = args.models
     config = {"url": args.url, "region": args.region, "outputs": outputs}
     write_site(args.web_dir, args.out, config)
     print(f"Wrote {args.out}/ (config.json, index.html, _headers) for {args.url}")

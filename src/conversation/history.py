@@ -35,25 +35,43 @@ def _message(role: str, text: str) -> dict:
     return {"role": role, "content": [{"type": "text", "text": text}]}
 
 
-def messages(newest_first: Iterable[Turn], text: str, budget: int) -> tuple[list[dict], int]:
+def messages(newest_first: Iterable[Turn], text: str, budget: int, stable: bool = False) -> tuple[list[dict], int]:
     """The newest usable turns that fit `budget` tokens together with `text`, oldest first, then `text`; and how
     many turns that is. Turns are taken newest first until one does not fit, so the model never sees a gap. If
-    `text` alone is over the budget it goes alone."""
+    `text` alone is over the budget it goes alone. `stable` (prompt caching on): when turns had to be left out,
+    the kept history starts on a stable turn (`_stable_start`), so the cached prefix survives many turns."""
     remaining = budget - estimate_tokens(text)
     chosen: list[Turn] = []
+    trimmed = False
     if remaining > 0:
         for turn in newest_first:
             if not usable(turn):
                 continue
             cost = turn_tokens(turn)
             if cost > remaining:
+                trimmed = True
                 break
             remaining -= cost
             chosen.append(turn)
+    if stable and trimmed and chosen:
+        chosen = _stable_start(chosen)
     result = []
     for turn in reversed(chosen):
         result += [_message("user", turn.user), _message("assistant", turn.assistant)]
     return [*result, _message("user", text)], len(chosen)
+
+
+def _stable_start(newest_first: list[Turn]) -> list[Turn]:
+    """Cache-aware trimming. Trimming one turn at a time changes the history's first message every turn, so the
+    cached prefix never matches again: every turn pays a cache miss and a new cache write (1.25x the input price).
+    Instead the history starts at the first turn whose number is a multiple of `step`, the power of two nearest a
+    quarter of the turns that fit: the start then moves only once every `step` turns, by `step` turns at once,
+    and the turns in between read the whole history from the cache. The price: up to `step - 1` fewer turns sent.
+    The step depends only on how many turns fit, rounded to a power of two, so it stays the same from one turn to
+    the next even as turn sizes vary (nothing is stored)."""
+    step = 1 << round(math.log2(max(1.0, len(newest_first) / 4)))
+    start = -(-newest_first[-1].number // step) * step
+    return [turn for turn in newest_first if turn.number >= start]
 
 
 # --- reading a conversation back ------------------------------------------------------------------------------

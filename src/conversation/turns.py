@@ -22,6 +22,8 @@ from conversation import history, store
 from protocol import CONVERSATION_BUSY, CONVERSATION_NOT_FOUND, STORE_FAILED, ProtocolError, SendText
 
 HISTORY_MAX_TOKENS = int(os.environ.get("HISTORY_MAX_TOKENS", "20000"))
+# With prompt caching on, trim the history in coarse steps so its cached prefix lasts (history._stable_start).
+STABLE_TRIM = os.environ.get("PROMPT_CACHING", "off") == "on"
 HISTORY_TTL_DAYS = int(os.environ.get("HISTORY_TTL_DAYS", "30"))
 CONNECTION_TTL_S = 3 * 3600  # a connection lasts at most 2 hours (API Gateway's quota); its record a little longer
 # How long `forget`'s marker must outlive a reply already on its way: the event may wait 60 s
@@ -76,7 +78,7 @@ def begin(connection_id: str, owner: str, request: SendText, now: float, event_i
         if newest is not None and newest.status == "pending" and newest.deadline_at > now * 1000:
             raise Refusal(CONVERSATION_BUSY, conversation_id)
         live = (turn for turn in chain([newest] if newest else [], turns) if is_live(turn, now))
-        messages, history_turns = history.messages(live, request.text, HISTORY_MAX_TOKENS)
+        messages, history_turns = history.messages(live, request.text, HISTORY_MAX_TOKENS, STABLE_TRIM)
         turn = store.Turn(
             conversation_id=conversation_id,
             number=newest.number + 1 if newest else 1,

@@ -3,7 +3,7 @@ JSON-string frame per delta, then an end (or error) frame; stops with an error f
 
 import time
 
-from reply import bedrock, handover, stream
+from reply import handover, stream
 from telemetry import metrics
 from telemetry.logs import bind, log
 
@@ -22,7 +22,7 @@ def handler(event: dict, context: object) -> dict:
     log(
         "reply",
         level="ERROR" if outcome.cause else "INFO",
-        model=bedrock.MODEL_ID,
+        model=outcome.model,
         turn=outcome.turn,
         history_turns=outcome.history_turns,
         deltas=outcome.deltas,
@@ -30,6 +30,8 @@ def handler(event: dict, context: object) -> dict:
         stop_reason=outcome.stop_reason,
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
+        cache_read_tokens=outcome.cache_read_tokens,
+        cache_write_tokens=outcome.cache_write_tokens,
         error=str(outcome.error.code) if outcome.error else None,
         cause=repr(outcome.cause) if outcome.cause else None,
         gone=outcome.gone,

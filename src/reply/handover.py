@@ -18,9 +18,15 @@ class Handover:
     connection_id: str
     begun: turns.Begun
     reservation: budget.Reservation | None = None
+    model: str | None = None  # the model the message chose (None: the default)
 
 
-def encode(connection_id: str, begun: turns.Begun, reservation: budget.Reservation | None = None) -> bytes:
+def encode(
+    connection_id: str,
+    begun: turns.Begun,
+    reservation: budget.Reservation | None = None,
+    model: str | None = None,
+) -> bytes:
     turn = {**asdict(begun.turn), "user": ""}
     payload = {
         "connectionId": connection_id,
@@ -28,6 +34,7 @@ def encode(connection_id: str, begun: turns.Begun, reservation: budget.Reservati
         "messages": begun.messages,
         "historyTurns": begun.history_turns,
         "budget": reservation.to_json() if reservation else None,
+        **({"model": model} if model else {}),
     }
     return json.dumps(payload, ensure_ascii=False).encode()
 
@@ -39,4 +46,5 @@ def decode(payload: dict) -> Handover:
         payload["connectionId"],
         turns.Begun(turn, payload["messages"], payload["historyTurns"]),
         budget.Reservation(**reserved) if reserved else None,
+        payload.get("model"),
     )

@@ -13,6 +13,9 @@ class Outcome:
     stop_reason: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None  # input tokens read from the prompt cache (None: caching did not apply)
+    cache_write_tokens: int | None = None  # input tokens written to it
+    model: str | None = None  # the model id the reply was asked of
     error: ProtocolError | None = None  # what the client was told went wrong
     cause: Exception | None = field(default=None, repr=False)  # why, for the log only
     gone: bool = False  # the client left before the reply was done
@@ -28,6 +31,14 @@ class Outcome:
     def text(self) -> str:
         """The reply exactly as the client received it."""
         return "".join(self.received)
+
+    def usage(self) -> dict[str, int | None]:
+        """The end frame's `usage`, in Anthropic's names for both APIs; the cache fields only when caching applied."""
+        usage = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+        if self.cache_read_tokens is not None or self.cache_write_tokens is not None:
+            usage["cache_read_input_tokens"] = self.cache_read_tokens or 0
+            usage["cache_creation_input_tokens"] = self.cache_write_tokens or 0
+        return usage
 
     @property
     def complete(self) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 
 from connections import ClientGone
 from protocol import FRAME_LIMIT_BYTES, end_frame, error_frame, model_failure
+from reply import anthropic
 from reply.outcome import Outcome
 
 # The least time between the starts of two posts to one connection (main.yml's FrameIntervalMs). Unset: 0, every
@@ -103,8 +104,10 @@ def relay(
     limit: int = FRAME_LIMIT_BYTES,
     interval_ms: float = FRAME_INTERVAL_MS,
     clock: Callable[[], float] = time.monotonic,
+    read: Callable[[dict, Outcome], str | None] = anthropic.read,
 ) -> Outcome:
-    """Post every text delta of an InvokeModelWithResponseStream body into `outcome`; the closing frame is `close`'s.
+    """Post every text delta of a model's event stream into `outcome`; the closing frame is `close`'s. `read`
+    takes one event into `outcome` and gives its text, if any (reply.anthropic's, or reply.converse's).
 
     `send` posts one frame and raises ClientGone when the client has left; then reading stops at the next
     event and `close_stream` ends the model's work, so no tokens are generated for nobody. After the first frame,
@@ -117,7 +120,12 @@ def relay(
         for event in stream:
             if outbox.stopped:
                 break
-            _read(event, outbox, outcome)
+            text = read(event, outcome)
+            if text is not None:
+                outcome.deltas += 1
+                if outcome.first_delta_at is None:
+                    outcome.first_delta_at = time.time()
+                outbox.put(text)
     except Exception as exc:
         outcome.error, outcome.cause = model_failure(exc), exc
     if outbox.stopped:
@@ -136,9 +144,7 @@ def close(outcome: Outcome, send: Callable[[str], None], conversation_id: str | 
     if outcome.error:
         frame = error_frame(outcome.error, conversation_id)
     else:
-        frame = end_frame(
-            outcome.stop_reason, outcome.input_tokens, outcome.output_tokens, conversation_id, outcome.budget
-        )
+        frame = end_frame(outcome.stop_reason, outcome.usage(), conversation_id, outcome.budget)
     try:
         send(frame)
     except ClientGone:
@@ -149,19 +155,3 @@ def close(outcome: Outcome, send: Callable[[str], None], conversation_id: str | 
         if not outcome.frames:
             outcome.first_frame_at = time.time()
         outcome.frames += 1
-
-
-def _read(event: dict, outbox: _Outbox, outcome: Outcome) -> None:
-    """One Anthropic stream event (https://docs.anthropic.com/en/api/messages-streaming)."""
-    chunk = json.loads(event["chunk"]["bytes"])
-    kind = chunk.get("type")
-    if kind == "content_block_delta" and chunk["delta"].get("type") == "text_delta":
-        outcome.deltas += 1
-        if outcome.first_delta_at is None:
-            outcome.first_delta_at = time.time()
-        outbox.put(chunk["delta"]["text"])
-    elif kind == "message_start":
-        outcome.input_tokens = chunk["message"].get("usage", {}).get("input_tokens")
-    elif kind == "message_delta":
-        outcome.stop_reason = chunk["delta"].get("stop_reason")
-        outcome.output_tokens = chunk.get("usage", {}).get("output_tokens", outcome.output_tokens)

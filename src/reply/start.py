@@ -50,11 +50,8 @@ def start(connection_id: str, request_context: dict, body: str | None, now: floa
     log("request", level="DEBUG", text=request.text)  # the user's text: DEBUG only
     outcome.turn, outcome.history_turns = begun.turn.number, begun.history_turns
     try:
-        client.invoke(
-            FunctionName=REPLY_FUNCTION,
-            InvocationType="Event",
-            Payload=handover.encode(connection_id, begun, reservation),
-        )
+        payload = handover.encode(connection_id, begun, reservation, request.model)
+        client.invoke(FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=payload)
     except Exception as exc:  # no turn was reserved: the conversation takes the next message as it is
         outcome.error, outcome.cause = NOT_STARTED, exc
         budget.settle(reservation, 0)

@@ -22,7 +22,7 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
     stop_at = time.monotonic() + seconds_until_stop(remaining_ms)
     begun = given.begun
     send = partial(connections.post, given.connection_id)
-    outcome = Outcome(turn=begun.turn.number, history_turns=begun.history_turns)
+    outcome = Outcome(turn=begun.turn.number, history_turns=begun.history_turns, model=given.model or bedrock.MODEL_ID)
     try:  # pending until this invocation's own end at the latest: then the conversation takes the next message
         turns.reserve(begun, request_id, int(time.time() * 1000) + remaining_ms)
     except store.Duplicate:
@@ -33,11 +33,12 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
         close(outcome, send, refusal.conversation_id)
         return outcome
     try:
-        stream = Bounded(bedrock.open_stream(begun.messages), stop_at - time.monotonic())
+        events, read = bedrock.open_stream(begun.messages, outcome.model)
+        stream = Bounded(events, stop_at - time.monotonic())
     except Exception as exc:
         outcome.error, outcome.cause = model_failure(exc), exc
     else:
-        relay(stream, send, stream.close, outcome)
+        relay(stream, send, stream.close, outcome, read=read)
     _store(begun, outcome)
     _settle(given.reservation, outcome, _billed(begun, outcome))
     close(outcome, send, begun.turn.conversation_id)
@@ -66,12 +67,18 @@ def _store(begun: turns.Begun, outcome: Outcome) -> None:
 
 
 def _billed(begun: turns.Begun, outcome: Outcome) -> int:
-    """What the model billed, in input-token equivalents: its usage; without one (it failed before reporting),
-    the input estimated as the reservation did and ~1 token per delta; no stream at all, nothing."""
+    """What the model billed, in input-token equivalents: its usage, cache reads and writes at their own prices;
+    without one (it failed before reporting), the input estimated as the reservation did and ~1 token per delta;
+    no stream at all, nothing."""
     if outcome.input_tokens is None and not outcome.deltas:
         return 0
     input_tokens = outcome.input_tokens if outcome.input_tokens is not None else budget.input_estimate(begun.messages)
-    return budget.cost(input_tokens, outcome.output_tokens or outcome.deltas)
+    return budget.cost(
+        input_tokens,
+        outcome.output_tokens or outcome.deltas,
+        cache_write_tokens=outcome.cache_write_tokens or 0,
+        cache_read_tokens=outcome.cache_read_tokens or 0,
+    )
 
 
 def _settle(reservation: budget.Reservation | None, outcome: Outcome, units: int) -> None:

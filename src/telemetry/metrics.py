@@ -84,6 +84,10 @@ def reply(outcome: "Outcome", started_at: float, request_time_ms: int | None, na
         values["InputTokens"] = (outcome.input_tokens, COUNT)
     if outcome.output_tokens is not None:
         values["OutputTokens"] = (outcome.output_tokens, COUNT)
+    if outcome.cache_read_tokens is not None:  # only where prompt caching applied: no metric otherwise
+        values["CacheReadTokens"] = (outcome.cache_read_tokens, COUNT)
+    if outcome.cache_write_tokens is not None:
+        values["CacheWriteTokens"] = (outcome.cache_write_tokens, COUNT)
     return emit(values, by={"Replies": {"Outcome": name}})
 
 

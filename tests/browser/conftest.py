@@ -102,8 +102,10 @@ def emulator(log: Path, *args: str) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log") as running:
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    # A module may serve the stack differently: EMULATOR_ARGS, e.g. ("--parameter", "ModelIds=…").
+    args = getattr(request.module, "EMULATOR_ARGS", ())
+    with emulator(tmp_path_factory.mktemp("emulator") / "emulator.log", *args) as running:
         yield running
 
 

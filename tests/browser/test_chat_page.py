@@ -269,6 +269,7 @@ def test_every_error_code_reads_as_a_sentence(context, site):
         "Unauthorized": "Your sign-in has expired. Sign in again.",
         "QuotaExceeded": "Today's token budget does not cover another reply.",
         "TooManyReplies": "Your other replies are still answering. Wait for one to finish.",
+        "GuardrailIntervened": "The content guardrail stopped this reply.",
     }
     answers = [[json.dumps({"type": "error", "code": code, "message": "Details."})] for code in readable]
     scripted_server(page, site, answers, [])

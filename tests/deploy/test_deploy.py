@@ -7,8 +7,10 @@ unresolved, so the API, its routes and the ManageConnections grants are not asse
 cfn-lint check them, the emulator runs their wiring, and only a real account deploys them.
 """
 
+import ast
 import base64
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -46,6 +48,15 @@ HANDLERS = {
     "ReplyFailed": "handlers.replyfailed.handler",
 }
 FUNCTIONS = {f"{STACK}-{name}" for name in HANDLERS}
+# The model parameters, all off their defaults: they reach both stacks, the functions and the policies.
+CHOSEN_MODEL, GUARDRAIL = "us.amazon.nova-lite-v1:0", "abc123def456"
+MODEL_VARIABLES = {
+    "MODEL_API": "converse",
+    "MODEL_IDS": CHOSEN_MODEL,
+    "PROMPT_CACHING": "off",
+    "GUARDRAIL_ID": GUARDRAIL,
+    "GUARDRAIL_VERSION": "2",
+}
 CONVERSATION_PARAMETERS = {
     "MaxTokens": "512",
     "SystemPrompt": "Answer in one line.",
@@ -88,6 +99,7 @@ def rehearsal(account, tmp_path_factory) -> Rehearsal:
         "SYSTEM_PROMPT": "Answer in one line.",  # spaces: the recipe must quote it
         "HISTORY_MAX_TOKENS": "8000",
         "HISTORY_TTL_DAYS": "7",
+        **MODEL_VARIABLES,
     }
     before = account.state(REGION)
     deploy = succeeded(account.make(tree, "deploy", **variables))
@@ -272,12 +284,22 @@ def test_make_line_variables_reach_the_stack_parameters(rehearsal):
     def parameters(name):
         return {p["ParameterKey"]: p["ParameterValue"] for p in rehearsal.deployed.stacks[name]["Parameters"]}
 
-    assert parameters(IAM_STACK) == {"AppStackName": STACK, "ModelId": MODEL_ID, "ApiGatewayLogsRole": "create"}
+    grants = {"ModelIds": CHOSEN_MODEL, "GuardrailId": GUARDRAIL, "GuardrailVersion": "2"}
+    assert parameters(IAM_STACK) == {
+        "AppStackName": STACK,
+        "ModelId": MODEL_ID,
+        "ApiGatewayLogsRole": "create",
+        **grants,
+    }
     main = parameters(STACK)
-    assert {k: main[k] for k in ("IamStackName", "ModelId", "StageName", *CONVERSATION_PARAMETERS)} == {
+    names = ("IamStackName", "ModelId", "StageName", "ModelApi", "PromptCaching", *grants, *CONVERSATION_PARAMETERS)
+    assert {k: main[k] for k in names} == {
         "IamStackName": IAM_STACK,
         "ModelId": MODEL_ID,
         "StageName": STAGE,
+        "ModelApi": "converse",
+        "PromptCaching": "off",
+        **grants,
         **CONVERSATION_PARAMETERS,
     }
 
@@ -317,6 +339,8 @@ def test_model_id_stage_and_region_reach_the_function_environment(rehearsal):
     stream = functions[f"{STACK}-StreamReply"]["Environment"]["Variables"]
     default = functions[f"{STACK}-Default"]["Environment"]["Variables"]
     assert (stream["MODEL_ID"], sendtext["STAGE"], stream["STAGE"], default["STAGE"]) == (MODEL_ID, STAGE, STAGE, STAGE)
+    assert (stream["MODEL_API"], stream["PROMPT_CACHING"], stream["GUARDRAIL_ID"]) == ("converse", "off", GUARDRAIL)
+    assert (sendtext["MODEL_IDS"], sendtext["PROMPT_CACHING"]) == (CHOSEN_MODEL, "off")
     assert sendtext["REPLY_FUNCTION"] == functions[f"{STACK}-StreamReply"]["FunctionArn"]
     for variables in (sendtext, stream, default):
         assert re.fullmatch(rf"https://[^./]+\.execute-api\.{REGION}\.amazonaws\.com", variables["API_ENDPOINT"])
@@ -333,6 +357,21 @@ def test_model_id_region_and_stack_reach_the_iam_policies(rehearsal):
     assert "invoke-configured-model" not in sendtext  # only StreamReply may call the model
     assert f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{MODEL_ID}" in bedrock
     assert f"arn:aws:bedrock:*::foundation-model/{FOUNDATION_MODEL}" in bedrock
+    # The chosen model, granted as ModelId is; the guardrail on its ARN only, and required on every model call.
+    assert f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{CHOSEN_MODEL}" in bedrock
+    assert "arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0" in bedrock
+    guardrail = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:guardrail/{GUARDRAIL}"
+    # moto hands some documents back as a Python literal rather than JSON text: read either.
+    try:
+        statements = json.loads(bedrock)["Statement"]
+    except ValueError:
+        statements = ast.literal_eval(bedrock)["Statement"]
+    statements = [s for s in statements if s]  # moto leaves an !If's AWS::NoValue in a list as null
+    invoking = [s for s in statements if s["Action"] == "bedrock:InvokeModelWithResponseStream"]
+    assert len(invoking) == 4  # ModelId and through its profile; the chosen model and through its profile
+    for statement in invoking:
+        assert statement["Condition"]["StringEquals"]["bedrock:GuardrailIdentifier"] == [f"{guardrail}:2", guardrail]
+    assert [s["Resource"] for s in statements if s["Action"] == "bedrock:ApplyGuardrail"] == [guardrail]
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}"
     assert f"{logs}-SendText:*" in sendtext["write-own-logs"]
     assert f"{logs}-StreamReply:*" in stream["write-own-logs"]

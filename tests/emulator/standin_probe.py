@@ -19,14 +19,14 @@ from botocore.exceptions import ClientError
 
 from conversation import turns
 from protocol import parse_sendtext
-from reply import bedrock, handover, stream
+from reply import anthropic, bedrock, handover, stream
 
 
 def via_client(text: str) -> dict:
     """model.open_stream, read as the relay reads it: what botocore raises, and the text before it did."""
     texts: list[str] = []
     try:
-        for event in bedrock.open_stream(bedrock.user_message(text)):
+        for event in bedrock.open_stream(anthropic.user_message(text))[0]:
             chunk = json.loads(event["chunk"]["bytes"])
             if chunk["type"] == "content_block_delta":
                 texts.append(chunk["delta"]["text"])

@@ -75,11 +75,17 @@ def test_event_invoke_config_never_retries_a_half_sent_reply_and_reports_every_f
     assert config["DependsOn"] == "StreamReplyDestinationPolicy"
 
 
-def test_sendtext_knows_the_streaming_function_and_not_the_model():
+def test_sendtext_knows_the_streaming_function_and_only_streamreply_calls_the_model():
     sendtext = RESOURCES["SendTextFunction"]["Properties"]["Environment"]["Variables"]
     stream = RESOURCES["StreamReplyFunction"]["Properties"]["Environment"]["Variables"]
     assert sendtext["REPLY_FUNCTION"] == {"Fn::GetAtt": ["StreamReplyFunction", "Arn"]}
-    assert "MODEL_ID" not in sendtext and stream["MODEL_ID"] == {"Ref": "ModelId"}
+    # SendText reads the model list only to refuse a "model" not on it; the API, caching, guardrail: StreamReply.
+    assert {k: sendtext[k] for k in ("MODEL_ID", "MODEL_IDS")} == {
+        "MODEL_ID": {"Ref": "ModelId"},
+        "MODEL_IDS": {"Ref": "ModelIds"},
+    }
+    assert not {"MODEL_API", "GUARDRAIL_ID"} & set(sendtext)
+    assert stream["MODEL_ID"] == {"Ref": "ModelId"} and stream["MODEL_API"] == {"Ref": "ModelApi"}
 
 
 def test_cfn_lint_checks_the_event_invoke_config_moto_skips():

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from botocore.eventstream import EventStreamBuffer
 
+from emulator.bedrock import converse
 from emulator.bedrock.anthropic import message_events
 from emulator.bedrock.eventstream import chunk_event, exception_event
 from reply import bedrock
@@ -64,3 +65,21 @@ def reply_messages(pieces: list[str], fail_after: int | None = None, exception: 
 
 def frame(obj) -> str:
     return json.dumps(obj)
+
+
+def converse_messages(pieces: list[str], stop: str = "end_turn", fail_after: int | None = None) -> list[bytes]:
+    """A ConverseStream reply as Bedrock's event-stream messages (the stand-in's encoder); `fail_after`: that many
+    deltas, then a modelled exception event."""
+    messages = [converse.encode(event) for event in converse.events(pieces, stop, 14, None)]
+    if fail_after is None:
+        return messages
+    return [*messages[: 1 + fail_after], exception_event("throttlingException", "Too many tokens")]
+
+
+def converse_stream(messages: list[bytes]):
+    """What converse_stream's response["stream"] is: botocore's EventStream over the messages, parsed unchanged."""
+    from botocore.eventstream import EventStream
+    from botocore.parsers import EventStreamJSONParser
+
+    op = bedrock.client.meta.service_model.operation_model("ConverseStream")
+    return EventStream(RawStream(messages), op.output_shape.members["stream"], EventStreamJSONParser(), op.name)

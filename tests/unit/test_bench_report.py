@@ -144,3 +144,29 @@ def test_the_list_section_says_whether_1000_conversations_answer_within_15_ms_of
     results["list"][-1]["list_ms"] = 19.0
     table = report.listing_table(results)
     assert "met (+14.0 ms)" in table and "| after | GetItem 1, Query 1, UpdateItem 2 | 2 + 2 | 20.0 |" in table
+
+
+def caching_results(stable_dollars: float) -> dict:
+    def way(dollars: float) -> dict:
+        return {"input": 100, "cache_read": 2000, "cache_write": 300, "dollars": dollars, "sent": 2400}
+
+    return {
+        "model": "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "turns": 50,
+        "priced_from": 10,
+        "history_max_tokens": 8000,
+        "prices": {"input": 1.0, "cache_write": 1.25, "cache_read": 0.1},
+        "ways": {"none": way(0.48), "stable": way(stable_dollars), "one_turn": way(0.4)},
+        "first_frame_ms": {"invoke": 16.8, "converse": 17.7},
+        "first_frame_reps": 15,
+    }
+
+
+def test_the_caching_section_says_whether_the_saving_met_its_target(tmp_path):
+    write(tmp_path, "caching", caching_results(0.11))
+    page = report.render(tmp_path)
+    assert "| caching, cache-aware trimming | 100 | 300 | 2,000 | 0.1100 | 4.4x cheaper |" in page
+    assert "costs 4.4x less than no caching (target 4x: met); with one-turn trimming 1.2x." in page
+    assert "| converse | 17.7 |" in page
+    write(tmp_path, "caching", caching_results(0.2))
+    assert "(target 4x: missed)" in report.render(tmp_path)

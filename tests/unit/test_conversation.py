@@ -12,8 +12,7 @@ from table_items import CONNECTION, CONVERSATION_ID, DAY, NOW, OTHER_ID, current
 from two_functions import through_both
 
 from conversation import turns
-from reply import bedrock as bedrock_api
-from reply import start
+from reply import anthropic, start
 from reply.outcome import Outcome
 
 
@@ -416,10 +415,8 @@ def test_the_owner_is_the_authorizers_principal(bedrock, posts, table, message_e
     assert table.calls[2][1]["Item"]["owner"] == {"S": "user-42"}  # StreamReply's reservation
 
 
-def test_the_request_has_max_tokens_and_a_system_prompt_only_when_one_is_set(monkeypatch):
-    body = json.loads(bedrock_api.request_body(bedrock_api.user_message("Hi")))
+def test_the_request_has_max_tokens_and_a_system_prompt_only_when_one_is_set():
+    body = json.loads(anthropic.request_body(anthropic.user_message("Hi"), "", 1024))
     assert body == {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1024, "messages": [user("Hi")]}
-    monkeypatch.setattr(bedrock_api, "SYSTEM_PROMPT", "Be brief.")
-    monkeypatch.setattr(bedrock_api, "MAX_TOKENS", 256)
-    body = json.loads(bedrock_api.request_body(bedrock_api.user_message("Hi")))
+    body = json.loads(anthropic.request_body(anthropic.user_message("Hi"), "Be brief.", 256))
     assert (body["system"], body["max_tokens"]) == ("Be brief.", 256)

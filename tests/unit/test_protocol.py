@@ -26,7 +26,7 @@ def test_delta_frames_are_the_articles_json_strings():
 
 
 def test_control_frames_are_objects_with_a_type():
-    assert json.loads(end_frame("end_turn", 3, 9)) == {
+    assert json.loads(end_frame("end_turn", {"input_tokens": 3, "output_tokens": 9})) == {
         "type": "end",
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 3, "output_tokens": 9},

@@ -192,6 +192,8 @@ def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, 
         "stop_reason": "end_turn",
         "input_tokens": 14,
         "output_tokens": 1,
+        "cache_read_tokens": None,  # caching did not apply (PromptCaching off)
+        "cache_write_tokens": None,
         "error": None,
         "cause": None,
         "gone": False,
