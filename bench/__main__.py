@@ -3,7 +3,6 @@
 import argparse
 import asyncio
 import json
-import logging
 import statistics
 import sys
 import time
@@ -11,8 +10,6 @@ from pathlib import Path
 
 from bench import first_frame, pacing, static, streams
 from bench.report import LATENCIES, RATES, first_frame_table, relay_table
-from emulator.awslambda.runtime import stop_forkserver
-from emulator.bedrock.server import BedrockStandIn
 
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
@@ -55,15 +52,9 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]:
-    reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.awslambda")
-    runtime_log.addHandler(reports)
-    runtime_log.setLevel(logging.INFO)
     cells: list[dict] = []
-    standin = BedrockStandIn(rate=0, ttft_ms=0)
-    await standin.start()
     overhead = float("nan")
-    try:
+    async with streams.measuring() as (standin, reports):
         for latency in LATENCIES:
             for mode in MODES:
                 async with streams.gateway(mode, standin, latency) as emulator:
@@ -79,10 +70,6 @@ async def measure(tokens: int, reps: dict[str, int]) -> tuple[list[dict], float]
                             samples.append(await streams.reply(emulator, standin, reports, mode, text, tokens))
                         cells.append(cell(mode, rate, latency, samples))
                         print(line(cells[-1]), flush=True)
-    finally:
-        await standin.stop()
-        runtime_log.removeHandler(reports)
-        stop_forkserver()
     return cells, overhead
 
 
@@ -112,18 +99,8 @@ def line(c: dict) -> str:
 
 
 async def measure_pacing(reps: int) -> list[dict]:
-    reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.awslambda")
-    runtime_log.addHandler(reports)
-    runtime_log.setLevel(logging.INFO)
-    standin = BedrockStandIn(rate=0, ttft_ms=0)
-    await standin.start()
-    try:
+    async with streams.measuring() as (standin, reports):
         return await pacing.measure(standin, reports, reps)
-    finally:
-        await standin.stop()
-        runtime_log.removeHandler(reports)
-        stop_forkserver()
 
 
 def run_pacing(args: argparse.Namespace) -> None:
@@ -137,18 +114,8 @@ def run_pacing(args: argparse.Namespace) -> None:
 
 
 async def measure_first_frame(warm_reps: int, cold_reps: int) -> dict:
-    reports = streams.Reports()
-    runtime_log = logging.getLogger("emulator.awslambda")
-    runtime_log.addHandler(reports)
-    runtime_log.setLevel(logging.INFO)
-    standin = BedrockStandIn(rate=0, ttft_ms=0)
-    await standin.start()
-    try:
+    async with streams.measuring() as (standin, reports):
         return await first_frame.measure(reports, standin, warm_reps, cold_reps)
-    finally:
-        await standin.stop()
-        runtime_log.removeHandler(reports)
-        stop_forkserver()
 
 
 def run_first_frame(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ import aiohttp
 import websockets
 
 from emulator import template
+from emulator.awslambda.runtime import stop_forkserver
 from emulator.bedrock.directives import parse_directives
 from emulator.bedrock.script import scripted_reply
 from emulator.bedrock.server import BedrockStandIn
@@ -78,6 +79,24 @@ def api_for(mode: str, frame_interval_ms: int | None = 0) -> template.Api:
         route.function, handler=SERIAL_HANDLER, code_dir=ROOT / "bench", environment=environment
     )
     return dataclasses.replace(api, routes={**api.routes, "sendtext": dataclasses.replace(route, function=function)})
+
+
+@contextlib.asynccontextmanager
+async def measuring() -> AsyncIterator[tuple[BedrockStandIn, "Reports"]]:
+    """A stand-in that answers at the rate each prompt's directive asks, and the runtime's REPORT lines collected;
+    the forkserver ends with them, so every measurement starts its environments afresh."""
+    reports = Reports()
+    runtime_log = logging.getLogger("emulator.awslambda")
+    runtime_log.addHandler(reports)
+    runtime_log.setLevel(logging.INFO)
+    standin = BedrockStandIn(rate=0, ttft_ms=0)
+    await standin.start()
+    try:
+        yield standin, reports
+    finally:
+        await standin.stop()
+        runtime_log.removeHandler(reports)
+        stop_forkserver()
 
 
 @contextlib.asynccontextmanager
