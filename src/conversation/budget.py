@@ -17,8 +17,8 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-from conversation import store
 from conversation.history import estimate_tokens
+from conversation.store import meters
 from protocol import BUDGET_EXHAUSTED, TOO_MANY_REPLIES
 
 BUDGET = int(os.environ.get("DAILY_TOKEN_BUDGET") or 0)
@@ -73,7 +73,7 @@ def reserve(owner: str, messages: list[dict], now: float) -> Reservation | None:
         raise BUDGET_EXHAUSTED
     reservation = Reservation(owner, _day(now), worst, counted)
     try:
-        store.meter(
+        meters.add(
             owner,
             reservation.day,
             worst,
@@ -82,8 +82,8 @@ def reserve(owner: str, messages: list[dict], now: float) -> Reservation | None:
             max_in_flight=MAX_IN_FLIGHT if counted else None,
             expires_at=int(now) + KEEP_SECONDS,
         )
-    except store.Conflict:
-        _, in_flight = store.meter_reading(owner, reservation.day)
+    except meters.Conflict:
+        _, in_flight = meters.reading(owner, reservation.day)
         if counted and in_flight >= MAX_IN_FLIGHT:
             raise TOO_MANY_REPLIES from None
         raise BUDGET_EXHAUSTED from None
@@ -95,7 +95,7 @@ def settle(reservation: Reservation | None, units: int) -> int | None:
     Returns what is left of the day's budget (None when unlimited)."""
     if reservation is None:
         return None
-    spent = store.meter(
+    spent = meters.add(
         reservation.owner,
         reservation.day,
         units - reservation.units,

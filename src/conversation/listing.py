@@ -1,4 +1,4 @@
-"""The conversation list: one small item per conversation (store.touch after each stored turn), listed newest
+"""The conversation list: one small item per conversation (catalog.touch after each stored turn), listed newest
 activity first, renamed, and taken off the list when the conversation is forgotten.
 
 Whose list: signed in, the principal's own, one index Query per page. Anonymous, an id is a bearer secret and
@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conversation import store, turns
+from conversation.store import catalog
 from protocol import (
     CONVERSATION_NOT_FOUND,
     FORGET_ALL_ANONYMOUS,
@@ -44,10 +45,10 @@ def touch(turn: store.Turn, now: float) -> None:
     """The turn is stored: put its conversation at the top of the owner's list (title from its text if the list has
     none yet). A conversation forgotten meanwhile stays off the list."""
     with contextlib.suppress(store.Conflict):
-        store.touch(turn, title_of(turn.user), int(now * 1000))
+        catalog.touch(turn, title_of(turn.user), int(now * 1000))
 
 
-def _entry(listed: store.Listed) -> dict:
+def _entry(listed: catalog.Listed) -> dict:
     updated = datetime.fromtimestamp(listed.updated_at / 1000, UTC).isoformat(timespec="milliseconds")
     return {
         "conversationId": listed.conversation_id,
@@ -57,11 +58,11 @@ def _entry(listed: store.Listed) -> dict:
     }
 
 
-def _named(owner: str, request: ListRequest, now: float) -> tuple[list[store.Listed], tuple[int, str] | None]:
+def _named(owner: str, request: ListRequest, now: float) -> tuple[list[catalog.Listed], tuple[int, str] | None]:
     """Of the ids the client named, the owner's live ones, newest first, one page after the cursor."""
     found = [
         listed
-        for listed in store.listed_by_id(request.conversation_ids or [])
+        for listed in catalog.listed_by_id(request.conversation_ids or [])
         if not listed.forgotten and listed.owner == owner and listed.expires_at > now
     ]
     found.sort(key=lambda listed: (-listed.updated_at, listed.conversation_id))
@@ -82,7 +83,7 @@ def page(owner: str, request: ListRequest, now: float) -> tuple[list[str], int]:
         if request.conversation_ids is not None:
             found, position = _named(owner, request, now)
         else:
-            found, position = store.listed(owner, LIST_PAGE, request.after, now)
+            found, position = catalog.listed(owner, LIST_PAGE, request.after, now)
     except (ClientError, BotoCoreError, RuntimeError) as exc:
         raise turns.Refusal(STORE_FAILED, None, exc) from None
     frame = conversations_frame([_entry(listed) for listed in found], cursor_of(*position) if position else None)
@@ -94,7 +95,7 @@ def rename(owner: str, conversation_id: str | None, title: str, now: float) -> s
     if conversation_id is None:
         raise turns.Refusal(CONVERSATION_NOT_FOUND)
     try:
-        store.retitle(conversation_id, owner, title, now)
+        catalog.retitle(conversation_id, owner, title, now)
     except store.Conflict:
         raise turns.Refusal(CONVERSATION_NOT_FOUND, conversation_id) from None
     except (ClientError, BotoCoreError) as exc:
@@ -106,7 +107,7 @@ def forget(connection_id: str, owner: str, requested: str | None, now: float) ->
     """turns.forget, then off the list at once (its mark outlives any reply still on its way)."""
     conversation_id = turns.forget(connection_id, owner, requested, now)
     try:
-        store.unlist(conversation_id, int(now) + turns.MARKER_TTL_S)
+        catalog.unlist(conversation_id, int(now) + turns.MARKER_TTL_S)
     except (ClientError, BotoCoreError) as exc:
         raise turns.Refusal(STORE_FAILED, conversation_id, exc) from None
     return conversation_id
@@ -118,7 +119,7 @@ def forget_all(connection_id: str, owner: str, now: float) -> tuple[int, bool]:
     if owner == ANONYMOUS:
         raise FORGET_ALL_ANONYMOUS
     try:
-        found, position = store.listed(owner, FORGET_ALL_PAGE, None, now)
+        found, position = catalog.listed(owner, FORGET_ALL_PAGE, None, now)
     except (ClientError, BotoCoreError) as exc:
         raise turns.Refusal(STORE_FAILED, None, exc) from None
     for listed in found:
@@ -128,7 +129,7 @@ def forget_all(connection_id: str, owner: str, now: float) -> tuple[int, bool]:
             if refusal.error is not CONVERSATION_NOT_FOUND:
                 raise
             try:  # its turns are gone already (expired): only the list item is left
-                store.unlist(listed.conversation_id, int(now) + turns.MARKER_TTL_S)
+                catalog.unlist(listed.conversation_id, int(now) + turns.MARKER_TTL_S)
             except (ClientError, BotoCoreError) as exc:
                 raise turns.Refusal(STORE_FAILED, listed.conversation_id, exc) from None
     return len(found), position is not None

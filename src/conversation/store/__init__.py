@@ -1,10 +1,11 @@
-"""The conversation store: one DynamoDB table (TABLE_NAME), one item per turn, and the one place that talks to it.
+"""The conversation store: one DynamoDB table (TABLE_NAME), and the one package that talks to it. Here: the client,
+the item codecs, a conversation's turns and a connection's current conversation; `meters` holds the daily budget's
+items, `catalog` the conversation list's.
 
 Keys: a turn is pk = conversation id, sk = 1, 2, …; a connection's current conversation is
-pk = `connection#<connectionId>`, sk = 0; a principal's spend for a day is pk = `budget#<principal>#<day>`,
-sk = 0. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which deletes days late: readers skip
-expired items themselves. Reads are consistent: the next `sendtext` can follow an
-`end` frame at once.
+pk = `connection#<connectionId>`, sk = 0 (docs/architecture.md has every key). Every item has `expiresAt` (epoch
+seconds) for DynamoDB's TTL, which deletes days late: readers skip expired items themselves. Reads are consistent:
+the next `sendtext` can follow an `end` frame at once.
 """
 
 import os
@@ -58,19 +59,19 @@ class Turn:
     expires_at: int = 0  # epoch s
 
 
-def _is_conflict(exc: Exception) -> bool:
+def is_conflict(exc: Exception) -> bool:
     return isinstance(exc, client.exceptions.ConditionalCheckFailedException)
 
 
-def _number(value: int | None) -> dict:
+def number(value: int | None) -> dict:
     return {"NULL": True} if value is None else {"N": str(value)}
 
 
-def _string(value: str | None) -> dict:
+def string(value: str | None) -> dict:
     return {"NULL": True} if value is None else {"S": value}
 
 
-def _get(item: dict, name: str, default: object = None) -> object:
+def attribute(item: dict, name: str, default: object = None) -> object:
     value = item.get(name)
     if value is None or "NULL" in value:
         return default
@@ -81,19 +82,19 @@ def _turn(item: dict) -> Turn:
     return Turn(
         conversation_id=item["pk"]["S"],
         number=int(item["sk"]["N"]),
-        owner=_get(item, "owner", "-"),
-        user=_get(item, "user", ""),
-        assistant=_get(item, "assistant", ""),
-        status=_get(item, "status", "pending"),
-        stop_reason=_get(item, "stopReason"),
-        input_tokens=_get(item, "inputTokens"),
-        output_tokens=_get(item, "outputTokens"),
-        started_at=_get(item, "startedAt", 0),
-        deadline_at=_get(item, "deadlineAt", 0),
-        request_id=_get(item, "requestId", ""),
-        event_id=_get(item, "eventId", ""),
-        claim=_get(item, "claim", ""),
-        expires_at=_get(item, "expiresAt", 0),
+        owner=attribute(item, "owner", "-"),
+        user=attribute(item, "user", ""),
+        assistant=attribute(item, "assistant", ""),
+        status=attribute(item, "status", "pending"),
+        stop_reason=attribute(item, "stopReason"),
+        input_tokens=attribute(item, "inputTokens"),
+        output_tokens=attribute(item, "outputTokens"),
+        started_at=attribute(item, "startedAt", 0),
+        deadline_at=attribute(item, "deadlineAt", 0),
+        request_id=attribute(item, "requestId", ""),
+        event_id=attribute(item, "eventId", ""),
+        claim=attribute(item, "claim", ""),
+        expires_at=attribute(item, "expiresAt", 0),
     )
 
 
@@ -101,7 +102,7 @@ def _connection_key(connection_id: str) -> dict:
     return {"pk": {"S": f"connection#{connection_id}"}, "sk": {"N": "0"}}
 
 
-def _stored(key: dict, *attributes: str) -> dict:
+def read_attributes(key: dict, *attributes: str) -> dict:
     """Some attributes of an item as stored now, {} if there is none (a conditional write that failed asks who
     holds the key). Status is a reserved word: it gets a name."""
     item = client.get_item(
@@ -111,15 +112,15 @@ def _stored(key: dict, *attributes: str) -> dict:
         ProjectionExpression=", ".join(f"#{name}" for name in attributes),
         ExpressionAttributeNames={f"#{name}": name for name in attributes},
     ).get("Item", {})
-    return {name: _get(item, name) for name in attributes if name in item}
+    return {name: attribute(item, name) for name in attributes if name in item}
 
 
 def current(connection_id: str, now: float) -> str | None:
     """The connection's current conversation id, if it has one (and the record has not expired)."""
     item = client.get_item(TableName=TABLE, Key=_connection_key(connection_id), ConsistentRead=True).get("Item")
-    if item is None or _get(item, "expiresAt", 0) <= now:
+    if item is None or attribute(item, "expiresAt", 0) <= now:
         return None
-    return _get(item, "conversationId")
+    return attribute(item, "conversationId")
 
 
 def set_current(connection_id: str, conversation_id: str, previous: str | None, expires_at: int) -> None:
@@ -141,9 +142,9 @@ def set_current(connection_id: str, conversation_id: str, previous: str | None, 
     try:
         client.put_item(TableName=TABLE, Item=item, **condition)
     except Exception as exc:
-        if not _is_conflict(exc):
+        if not is_conflict(exc):
             raise
-        if _stored(_connection_key(connection_id), "conversationId").get("conversationId") != conversation_id:
+        if read_attributes(_connection_key(connection_id), "conversationId").get("conversationId") != conversation_id:
             raise Conflict() from None
         # Else our own write landed and its answer was lost: botocore's retry then fails the condition.
 
@@ -158,7 +159,7 @@ def clear_current(connection_id: str, conversation_id: str) -> None:
             ExpressionAttributeValues={":id": {"S": conversation_id}},
         )
     except Exception as exc:
-        if not _is_conflict(exc):
+        if not is_conflict(exc):
             raise
 
 
@@ -210,9 +211,9 @@ def reserve(turn: Turn) -> None:
     try:
         client.put_item(TableName=TABLE, Item=item, ConditionExpression="attribute_not_exists(pk)")
     except Exception as exc:
-        if not _is_conflict(exc):
+        if not is_conflict(exc):
             raise
-        holder = _stored({"pk": item["pk"], "sk": item["sk"]}, "claim", "eventId", "status")
+        holder = read_attributes({"pk": item["pk"], "sk": item["sk"]}, "claim", "eventId", "status")
         if holder.get("claim") == turn.claim:
             return  # ours: the first attempt wrote it, its answer was lost, and botocore's retry found it taken
         if holder.get("eventId") == turn.event_id:
@@ -235,7 +236,7 @@ def forgotten(conversation_id: str, number: int, expires_at: int) -> None:
             ConditionExpression="attribute_not_exists(pk)",
         )
     except Exception as exc:
-        if _is_conflict(exc):
+        if is_conflict(exc):
             raise Conflict() from None
         raise
 
@@ -256,15 +257,15 @@ def finish(turn: Turn) -> None:
             ExpressionAttributeValues={
                 ":assistant": {"S": turn.assistant},
                 ":status": {"S": turn.status},
-                ":stop": _string(turn.stop_reason),
-                ":input": _number(turn.input_tokens),
-                ":output": _number(turn.output_tokens),
+                ":stop": string(turn.stop_reason),
+                ":input": number(turn.input_tokens),
+                ":output": number(turn.output_tokens),
                 ":request": {"S": turn.request_id},
                 ":pending": {"S": "pending"},
             },
         )
     except Exception as exc:
-        if _is_conflict(exc):
+        if is_conflict(exc):
             raise Conflict() from None
         raise
 
@@ -297,189 +298,3 @@ def bury(turns: list[Turn], expires_at: int) -> None:
                 break
         else:
             raise RuntimeError("DynamoDB left tombstones unprocessed after 5 attempts")
-
-
-def _meter_key(owner: str, day: str) -> dict:
-    return {"pk": {"S": f"budget#{owner}#{day}"}, "sk": {"N": "0"}}
-
-
-def meter(
-    owner: str,
-    day: str,
-    units: int,
-    in_flight: int,
-    room: int | None = None,
-    max_in_flight: int | None = None,
-    expires_at: int | None = None,
-) -> int:
-    """Add `units` to the owner's spend for `day` and `in_flight` to its replies in flight, in one atomic update;
-    only while the spend is at most `room` and fewer than `max_in_flight` are in flight (else Conflict). Returns
-    the spend after the update."""
-    conditions, values = [], {":units": {"N": str(units)}, ":flight": {"N": str(in_flight)}}
-    if room is not None:
-        conditions.append("(attribute_not_exists(spent) OR spent <= :room)")
-        values[":room"] = {"N": str(room)}
-    if max_in_flight is not None:
-        conditions.append("(attribute_not_exists(inFlight) OR inFlight < :most)")
-        values[":most"] = {"N": str(max_in_flight)}
-    update = "ADD spent :units, inFlight :flight"
-    if expires_at is not None:
-        update += " SET expiresAt = if_not_exists(expiresAt, :expires)"
-        values[":expires"] = {"N": str(expires_at)}
-    try:
-        response = client.update_item(
-            TableName=TABLE,
-            Key=_meter_key(owner, day),
-            UpdateExpression=update,
-            ExpressionAttributeValues=values,
-            ReturnValues="UPDATED_NEW",
-            **({"ConditionExpression": " AND ".join(conditions)} if conditions else {}),
-        )
-    except Exception as exc:
-        if _is_conflict(exc):
-            raise Conflict() from None
-        raise
-    return _get(response.get("Attributes", {}), "spent", 0)
-
-
-def meter_reading(owner: str, day: str) -> tuple[int, int]:
-    """The owner's spend and replies in flight for `day` (why `meter` refused)."""
-    stored = _stored(_meter_key(owner, day), "spent", "inFlight")
-    return stored.get("spent") or 0, stored.get("inFlight") or 0
-
-
-# --- the conversation list (issue 24) ---------------------------------------------------------------------------
-# One small item per conversation: pk = `conv#<id>`, sk = 0, with owner, title, updatedAt (epoch ms), turns and
-# expiresAt (the newest turn's). A signed-in owner's items also carry `listOwner`, the hash key of the sparse index
-# LIST_INDEX (range key updatedAt): one Query per page of the list, never a scan. Anonymous ones ("-") stay out of
-# the index: there is no principal to list them by, and "-" would put everyone's chats in one list.
-LIST_INDEX = "byOwner"
-BATCH_GET_ITEMS = 100  # BatchGetItem's limit
-
-
-@dataclass
-class Listed:
-    conversation_id: str
-    owner: str
-    title: str
-    updated_at: int  # epoch ms
-    turns: int
-    expires_at: int  # epoch s
-    forgotten: bool = False
-
-
-def _listing_key(conversation_id: str) -> dict:
-    return {"pk": {"S": f"conv#{conversation_id}"}, "sk": {"N": "0"}}
-
-
-def _listed(item: dict) -> Listed:
-    return Listed(
-        conversation_id=item["pk"]["S"].removeprefix("conv#"),
-        owner=_get(item, "owner", "-"),
-        title=_get(item, "title", ""),
-        updated_at=_get(item, "updatedAt", 0),
-        turns=_get(item, "turns", 0),
-        expires_at=_get(item, "expiresAt", 0),
-        forgotten=_get(item, "status") == FORGOTTEN,
-    )
-
-
-def touch(turn: Turn, title: str, updated_at: int) -> None:
-    """Move the conversation to the top of its owner's list after `turn` was stored: one UpdateItem, which keeps a
-    title already set (the first message's, or a rename). Conflict if `forget` left its mark: never listed again."""
-    names = {"#owner": "owner", "#status": "status", "#turns": "turns"}
-    values = {
-        ":owner": {"S": turn.owner},
-        ":title": {"S": title},
-        ":updated": {"N": str(updated_at)},
-        ":turns": {"N": str(turn.number)},
-        ":expires": {"N": str(turn.expires_at)},
-    }
-    update = "SET #owner = :owner, title = if_not_exists(title, :title), updatedAt = :updated, #turns = :turns, "
-    update += "expiresAt = :expires"
-    if turn.owner != "-":
-        update += ", listOwner = :owner"
-    try:
-        client.update_item(
-            TableName=TABLE,
-            Key=_listing_key(turn.conversation_id),
-            UpdateExpression=update,
-            ConditionExpression="attribute_not_exists(#status)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-    except Exception as exc:
-        if _is_conflict(exc):
-            raise Conflict() from None
-        raise
-
-
-def unlist(conversation_id: str, expires_at: int) -> None:
-    """Take the conversation off the list at once, leaving a mark (no owner, no title, out of the index) so that a
-    reply finishing meanwhile cannot `touch` it back; the mark expires with `expires_at`."""
-    client.put_item(
-        TableName=TABLE,
-        Item={**_listing_key(conversation_id), "status": {"S": FORGOTTEN}, "expiresAt": {"N": str(expires_at)}},
-    )
-
-
-def retitle(conversation_id: str, owner: str, title: str, now: float) -> None:
-    """Set the title of the owner's live, listed conversation; Conflict if there is none (unknown, expired,
-    forgotten or someone else's)."""
-    try:
-        client.update_item(
-            TableName=TABLE,
-            Key=_listing_key(conversation_id),
-            UpdateExpression="SET title = :title",
-            ConditionExpression="#owner = :owner AND attribute_not_exists(#status) AND expiresAt > :now",
-            ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-            ExpressionAttributeValues={":title": {"S": title}, ":owner": {"S": owner}, ":now": {"N": str(int(now))}},
-        )
-    except Exception as exc:
-        if _is_conflict(exc):
-            raise Conflict() from None
-        raise
-
-
-def listed(
-    owner: str, limit: int, after: tuple[int, str] | None, now: float
-) -> tuple[list[Listed], tuple[int, str] | None]:
-    """One page of the owner's list, newest activity first, from the index (eventually consistent: an update may
-    show a moment late), and where the next page starts (None: this was the last). `after`: (updatedAt, id) of the
-    last one already sent. Expired items are filtered out by DynamoDB, so a page may hold fewer than `limit`."""
-    request = {
-        "TableName": TABLE,
-        "IndexName": LIST_INDEX,
-        "KeyConditionExpression": "listOwner = :owner",
-        "FilterExpression": "expiresAt > :now",
-        "ExpressionAttributeValues": {":owner": {"S": owner}, ":now": {"N": str(int(now))}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if after is not None:  # built from our own key parts: a cursor can only move within this owner's list
-        updated_at, conversation_id = after
-        start = {**_listing_key(conversation_id), "listOwner": {"S": owner}, "updatedAt": {"N": str(updated_at)}}
-        request["ExclusiveStartKey"] = start
-    response = client.query(**request)
-    last = response.get("LastEvaluatedKey")
-    position = (int(last["updatedAt"]["N"]), last["pk"]["S"].removeprefix("conv#")) if last else None
-    return [_listed(item) for item in response.get("Items", [])], position
-
-
-def listed_by_id(conversation_ids: list[str]) -> list[Listed]:
-    """The list items of these conversations that exist (forget's marks included: the caller decides), in one
-    consistent BatchGetItem per 100 ids; unprocessed keys are asked for again."""
-    found: list[Listed] = []
-    for start in range(0, len(conversation_ids), BATCH_GET_ITEMS):
-        keys = [_listing_key(conversation_id) for conversation_id in conversation_ids[start : start + BATCH_GET_ITEMS]]
-        pending = {TABLE: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(5):
-            time.sleep(0.05 * attempt)  # unprocessed keys mean throttling: back off a little
-            response = client.batch_get_item(RequestItems=pending)
-            found += [_listed(item) for item in response.get("Responses", {}).get(TABLE, [])]
-            pending = response.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-        else:
-            raise RuntimeError("DynamoDB left keys unprocessed after 5 attempts")
-    return found
