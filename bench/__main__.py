@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench import first_frame, pacing, static, streams
-from bench.report import LATENCIES, RATES, first_frame_table, relay_table
+from bench.report import LATENCIES, RATES, first_frame_table, pacing_table, relay_table
 
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")
@@ -107,7 +107,7 @@ def run_pacing(args: argparse.Namespace) -> None:
     started = time.monotonic()
     print(f"Frame pacing: FrameIntervalMs 0 and {pacing.default_interval_ms()}, a {pacing.TOKENS}-token reply")
     cells = asyncio.run(measure_pacing(args.pacing_reps))
-    print(pacing.table(cells))
+    print(pacing_table(cells))
     results = {"tokens": pacing.TOKENS, "cells": cells, "wall_s": round(time.monotonic() - started, 1)}
     PACING_RESULTS.write_text(json.dumps(results | {"python": sys.version.split()[0]}, indent=2) + "\n")
     print(f"Wrote {PACING_RESULTS}")

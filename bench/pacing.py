@@ -12,11 +12,11 @@ docs and docs/capacity.md quote its table; writes bench/pacing.json.
 import statistics
 
 from bench import streams
+from bench.report import PACING_LATENCIES as LATENCIES
+from bench.report import RATES
 from emulator.bedrock.server import BedrockStandIn
 from emulator.template import load
 
-RATES = (50, 150, 400)  # tokens/s from the model
-LATENCIES = (0, 10, 30)  # ms each post to @connections takes
 TOKENS = 400
 
 
@@ -65,39 +65,3 @@ def line(c: dict) -> str:
         f"last delta +{c['last_delta_ms']['median']:.1f} ms (max {c['last_delta_ms']['max']:.1f})  "
         f"first +{c['first_frame_ms']:.1f} ms"
     )
-
-
-def check(paced: dict, today: dict) -> list[str]:
-    """Issue 28's targets for a paced cell; the misses, as text."""
-    interval, latency, misses = paced["interval_ms"], paced["latency_ms"], []
-    if paced["tok_s"] == 150 and paced["posts_per_s"] > 10:
-        misses.append("posts/s > 10 at 150 tok/s")
-    if paced["last_delta_ms"]["max"] > interval + latency + 5:
-        misses.append(f"last delta > interval + L + 5 = {interval + latency + 5} ms")
-    if paced["first_frame_ms"] > today["first_frame_ms"] + 5:
-        misses.append("first frame later than today's")
-    return misses
-
-
-def table(cells: list[dict]) -> str:
-    """Markdown: interval 0 and the default side by side per (rate, L), with the targets."""
-    interval = max(c["interval_ms"] for c in cells)
-    rows = [
-        f"| tok/s | L ms | posts/s per reply, 0 / {interval} ms | frames | last delta after the model ms (max) | "
-        "first frame ms | targets |",
-        "|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    by_key = {(c["interval_ms"], c["tok_s"], c["latency_ms"]): c for c in cells}
-    for rate in RATES:
-        for latency in LATENCIES:
-            today, paced = by_key[(0, rate, latency)], by_key[(interval, rate, latency)]
-            misses = check(paced, today)
-            rows.append(
-                f"| {rate} | {latency} | {today['posts_per_s']:.1f} / {paced['posts_per_s']:.1f} | "
-                f"{today['frames']:.0f} / {paced['frames']:.0f} | "
-                f"{today['last_delta_ms']['median']:.1f} ({today['last_delta_ms']['max']:.1f}) / "
-                f"{paced['last_delta_ms']['median']:.1f} ({paced['last_delta_ms']['max']:.1f}) | "
-                f"{today['first_frame_ms']:.1f} / {paced['first_frame_ms']:.1f} | "
-                f"{'met' if not misses else '; '.join(misses)} |"
-            )
-    return "\n".join(rows)

@@ -170,3 +170,30 @@ def test_the_caching_section_says_whether_the_saving_met_its_target(tmp_path):
     assert "| converse | 17.7 |" in page
     write(tmp_path, "caching", caching_results(0.2))
     assert "(target 4x: missed)" in report.render(tmp_path)
+
+
+def test_the_pacing_and_render_sections_come_from_their_json(tmp_path):
+    cells = [
+        {
+            "interval_ms": interval,
+            "tok_s": rate,
+            "latency_ms": latency,
+            "posts_per_s": 9.0 if interval else 50.0,
+            "frames": 23,
+            "last_delta_ms": {"median": 10.0, "max": 12.0},
+            "first_frame_ms": 3.0,
+        }
+        for interval in (0, 125)
+        for rate in report.RATES
+        for latency in report.PACING_LATENCIES
+    ]
+    write(tmp_path, "pacing", {"tokens": 400, "cells": cells})
+    write(tmp_path, "render", {"characters": 30060, "deltas": 1879, "stream": [0.5] * 10, "full": [2.0] * 10})
+    page = report.render(tmp_path)
+    assert "| 150 | 10 | 50.0 / 9.0 | 23 / 23 |" in page and "a 400-token reply" in page
+    assert "| rendered per block (ships) | 0.5 |" in page and "30,060-character reply" in page
+    assert "posts/s > 10" not in page
+    (paced,) = [c for c in cells if (c["interval_ms"], c["tok_s"], c["latency_ms"]) == (125, 150, 10)]
+    paced["posts_per_s"] = 11.0
+    write(tmp_path, "pacing", {"tokens": 400, "cells": cells})
+    assert "posts/s > 10 at 150 tok/s" in report.render(tmp_path)
