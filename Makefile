@@ -17,6 +17,8 @@ BUCKET    ?=
 PORT      ?= 8080
 BEDROCK   ?= local
 CLIENTS   ?= 200
+LOAD_PEOPLE   ?= 40
+LOAD_MESSAGES ?= 3
 MUTATE_JOBS ?= 2
 # Sign-in at $connect: none, cognito or oidc (+ OIDC_ISSUER, OIDC_AUDIENCE). Unset: a deploy keeps the stack's
 # current setting (none on the first deploy); make local serves none.
@@ -71,7 +73,7 @@ GRANT_PARAMETERS = ModelIds=$(MODEL_IDS) GuardrailId=$(GUARDRAIL_ID) GuardrailVe
 MODEL_PARAMETERS = ModelId=$(MODEL_ID) ModelApi=$(MODEL_API) PromptCaching=$(PROMPT_CACHING) $(GRANT_PARAMETERS)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test slow lint local web web-config vendor load bench capacity mutate rehearse package deploy deploy-iam \
+.PHONY: help setup test slow lint local web web-config vendor load load-streams bench capacity mutate rehearse package deploy deploy-iam \
 	deploy-main \
 	outputs logs dashboard delete clean user token
 
@@ -164,7 +166,10 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 	} > web/prism.js
 	cp node_modules/prismjs/LICENSE web/prism.js.LICENSE
 
-load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
+load: $(PY) $(NODE_TOOLS) ## LOAD_PEOPLE (40) people chatting with think time through the emulator: replies intact, posts/s per reply, latency percentiles
+	$(PY) -m bench.chatters --people $(LOAD_PEOPLE) --messages $(LOAD_MESSAGES)
+
+load-streams: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m bench.load --clients $(CLIENTS)
 
 bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render: one); writes docs/performance.md

@@ -406,9 +406,46 @@ delta, by tenth of the reply. Rendering only the open block keeps it flat as the
 """
 
 
+CHATTERS = """
+## People chatting (`make load`)
+
+{people} people, each on a connection of their own, {messages} messages each with about {think_s:g} s of thinking
+between a reply and the next; {tokens}-token replies at {tok_s:g} tokens/s, {post_latency_ms:g} ms per post, the
+template's defaults (frame pacing, the daily budget, the reply cap). {intact} of {replies} replies intact, in
+{wall_s:g} s. Over every reply:
+
+| | p50 | p95 | p99 |
+|---|---:|---:|---:|
+{rows}
+"""
+
+
+def chatters_rows(results: dict) -> str:
+    names = {
+        "posts_per_s": "posts per second while a reply streams",
+        "frames": "delta frames per reply",
+        "first_frame_ms": "first frame after the message was sent, ms",
+        "last_delta_ms": "last delta after the model's last chunk, ms",
+    }
+    return "\n".join(
+        f"| {name} | {results[key]['p50']:g} | {results[key]['p95']:g} | {results[key]['p99']:g} |"
+        for key, name in names.items()
+    )
+
+
 def render(bench: Path = BENCH) -> str:
     """The performance page from the JSON files in `bench`."""
-    names = ("results", "first_frame", "pacing", "conversations", "listing", "caching", "authorizer", "render")
+    names = (
+        "results",
+        "first_frame",
+        "pacing",
+        "chatters",
+        "conversations",
+        "listing",
+        "caching",
+        "authorizer",
+        "render",
+    )
     found = {name: _load(bench, f"{name}.json") for name in names}
     python = next((r["python"] for r in found.values() if r and "python" in r), "unknown")
     parts = [HEADER.format(python=python)]
@@ -419,6 +456,11 @@ def render(bench: Path = BENCH) -> str:
     if found["pacing"]:
         pacing = found["pacing"]
         parts.append(PACING.format(tokens=pacing["tokens"], table=pacing_table(pacing["cells"])))
+    if found["chatters"]:
+        load = found["chatters"]
+        parts.append(
+            CHATTERS.format(**{k: v for k, v in load.items() if not isinstance(v, dict)}, rows=chatters_rows(load))
+        )
     if found["conversations"]:
         cells = found["conversations"]["cells"]
         parts.append(CONVERSATIONS.format(reps=cells[0]["reps"], table=conversations_table(cells)))

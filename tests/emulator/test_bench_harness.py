@@ -50,3 +50,11 @@ def test_the_serial_baseline_is_not_what_ships():
 def test_each_handler_module_imports_cold_with_the_environment_the_bench_gives_it(module):
     # make bench's cold-import figure: a handler that needs a new environment variable must get it here too.
     assert static.cold_import_ms(module, runs=1) > 0
+
+
+async def test_people_chatting_get_every_reply_intact_and_are_measured():
+    from bench import chatters
+
+    result = await chatters.run(people=2, messages=2, think_s=0.05, tokens=12, rate=400, post_latency_ms=0)
+    assert (result["replies"], result["intact"]) == (4, 4)
+    assert set(result["first_frame_ms"]) == {"p50", "p95", "p99"} and result["frames"]["p50"] >= 1
