@@ -1,8 +1,11 @@
 """The REQUEST authorizer handler and $connect's subprotocol answer."""
 
 import json
+from pathlib import Path
 
+import cfnlint.decode
 import pytest
+from lambda_context import REQUEST_ID, lambda_context
 
 from handlers import connect
 from signin import jwks
@@ -82,3 +85,62 @@ def test_an_issuer_outage_is_a_500_that_says_retry_not_a_401(authorizer, monkeyp
     assert str(raised.value) != "Unauthorized"  # API Gateway answers any other message with 500
     line = json.loads(capsys.readouterr().out)
     assert (line["level"], line["event"]) == ("ERROR", "keys unavailable") and "refused" in line["cause"]
+
+
+def test_the_authorizer_logs_who_connected_and_not_the_token(authorizer, capsys):
+    claims = access_claims()
+    token = SIGNER.token(**claims)
+    event = request(f"bedrock-ws-chat, {token}")
+    authorizer.handler(event, lambda_context())
+    assert json.loads(capsys.readouterr().out) == {
+        "level": "INFO",
+        "event": "authorized",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
+        "connectionId": event["requestContext"]["connectionId"],
+        "principalId": claims["sub"],
+    }
+
+
+def test_the_authorizer_logs_a_refusal_with_its_reason(authorizer, capsys):
+    event = request("bedrock-ws-chat")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.handler(event, lambda_context())
+    assert json.loads(capsys.readouterr().out) == {
+        "level": "INFO",
+        "event": "unauthorized",
+        "requestId": REQUEST_ID,
+        "messageId": REQUEST_ID,
+        "connectionId": event["requestContext"]["connectionId"],
+        "reason": "no token offered beside bedrock-ws-chat",
+    }
+
+
+def dashboard_connects() -> set[tuple[str, ...]]:
+    """The sign-in metrics main.yml's dashboard reads: (Outcome, dimension names...), "." shorthand filled in."""
+    template, _ = cfnlint.decode.decode(str(Path(__file__).parents[2] / "main.yml"))
+    (board,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    read, previous = set(), []
+    for widget in json.loads(board["Properties"]["DashboardBody"]["Fn::Sub"])["widgets"]:
+        for metric in widget["properties"].get("metrics", []):
+            if isinstance(metric[0], str):
+                previous = [previous[i] if v == "." else v for i, v in enumerate(metric)]
+                if previous[:2] == ["BedrockWsChat", "Connects"]:
+                    dims = dict(zip(previous[2::2], previous[3::2], strict=False))
+                    read.add((dims.pop("Outcome"), *sorted(dims)))
+    return read
+
+
+def test_the_authorizer_writes_the_connects_metrics_the_dashboard_reads(authorizer, capsys):
+    authorizer.handler(request(f"bedrock-ws-chat, {SIGNER.token(**access_claims())}"), None)
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.handler(request("bedrock-ws-chat"), lambda_context())
+    written = set()
+    for line in map(json.loads, capsys.readouterr().err.splitlines()):
+        (directive,) = [
+            d
+            for d in line["_aws"]["CloudWatchMetrics"]
+            if [m["Name"] for m in d["Metrics"]] == ["Connects"] and "Outcome" in d["Dimensions"][0]
+        ]
+        written.add((line["Outcome"], *sorted(set(directive["Dimensions"][0]) - {"Outcome"})))
+    assert written == dashboard_connects() == {("allowed", "Stack", "Stage"), ("refused", "Stack", "Stage")}

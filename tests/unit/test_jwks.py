@@ -137,3 +137,30 @@ def test_only_rs256_signing_keys_of_2048_bits_or_more_are_kept():
 def test_only_http_urls_are_fetched():
     with pytest.raises(ValueError, match="not an http"):
         jwks.fetch_json("file:///etc/passwd")
+
+
+class FakeResponse:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def read(self) -> bytes:
+        return self.body
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+@pytest.mark.parametrize("url", ["https://issuer.example/jwks.json", "http://127.0.0.1:5000/pool/jwks.json"])
+def test_the_keys_are_asked_for_as_json_with_a_timeout(monkeypatch, url):
+    seen = []
+
+    def urlopen(request, timeout):
+        seen.append((request.full_url, request.get_header("Accept"), timeout))
+        return FakeResponse(b'{"keys": []}')
+
+    monkeypatch.setattr(jwks.urllib.request, "urlopen", urlopen)
+    assert jwks.fetch_json(url) == {"keys": []}
+    assert seen == [(url, "application/json", jwks.FETCH_TIMEOUT)]

@@ -9,6 +9,7 @@ from lambda_context import REQUEST_ID, lambda_context
 
 import connections
 from handlers import connect, default, disconnect
+from signin import handshake
 from tests.sample_events import load_event
 
 
@@ -109,3 +110,17 @@ def test_a_post_that_may_have_arrived_is_never_sent_twice(monkeypatch):
     with pytest.raises(ReadTimeoutError):
         connections.post("Zx1mHdJ-tjMCJgQ=", '"Hello"')
     assert len(calls) == 1
+
+
+def test_no_protocol_header_offers_nothing():
+    assert handshake.offered(None) == [] and handshake.offered({"Host": "x"}) == []
+    event = load_event("apiGatewayWebSocketApiConnect")
+    event["headers"].pop("Sec-WebSocket-Protocol", None)
+    assert connect.handler(event, lambda_context()) == {"statusCode": 200}
+
+
+def test_connect_logs_the_authorizers_principal(capsys):
+    event = load_event("apiGatewayWebSocketApiConnect")
+    event["requestContext"]["authorizer"] = {"principalId": "user-42"}
+    connect.handler(event, lambda_context())
+    assert json.loads(capsys.readouterr().out)["principalId"] == "user-42"

@@ -9,6 +9,7 @@ import pytest
 
 from signin import tokens
 from signin.jwks import KeySet
+from signin.tokens import LEEWAY, InvalidToken, Policy, _check_claims
 from tests.tokens_for_tests import CLIENT_ID, ISSUER, Signer, access_claims, b64url, id_claims
 
 SIGNER = Signer()
@@ -150,3 +151,56 @@ def test_an_oidc_issuer_s_keys_come_from_its_discovery_document():
     env = {"AUTH_MODE": "oidc", "TOKEN_ISSUER": "https://tenant.example.com/", "TOKEN_AUDIENCE": "api"}
     _, keys = tokens.from_environment(env)
     assert keys.discovery == "https://tenant.example.com/.well-known/openid-configuration"
+
+
+# Exact refusal reasons and the leeway's boundaries, claim by claim.
+EXACT_COGNITO = Policy(ISSUER, CLIENT_ID, cognito=True)
+EXACT_OIDC = Policy("https://issuer.example/", "chat-api", cognito=False)
+CLAIMS_NOW = 1_800_000_000
+
+
+def oidc_claims(**overrides) -> dict:
+    return {"iss": EXACT_OIDC.issuer, "aud": "chat-api", "sub": "u-1", "exp": CLAIMS_NOW + 600, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("policy", "claims", "reason"),
+    [
+        (EXACT_COGNITO, access_claims(iss="https://elsewhere/"), "wrong issuer"),
+        (EXACT_COGNITO, access_claims(client_id="another-client"), "wrong client"),
+        (EXACT_COGNITO, id_claims(aud="another-client"), "wrong audience"),
+        (EXACT_COGNITO, access_claims(token_use="refresh"), "wrong token_use"),
+        (EXACT_COGNITO, access_claims(sub=""), "no sub"),
+        (EXACT_OIDC, oidc_claims(aud="another-api"), "wrong audience"),
+        (EXACT_OIDC, oidc_claims(aud="xchat-apix"), "wrong audience"),  # contains ours, but is not ours
+        (EXACT_OIDC, oidc_claims(aud=["other", "xchat-apix"]), "wrong audience"),
+    ],
+)
+def test_each_refusal_has_its_exact_reason(policy, claims, reason):
+    claims = {**claims, "exp": CLAIMS_NOW + 600}
+    claims.pop("nbf", None)
+    claims.pop("iat", None)
+    with pytest.raises(InvalidToken) as refused:
+        _check_claims(claims, policy, CLAIMS_NOW)
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "value", "reason"),
+    [
+        ("exp", CLAIMS_NOW - LEEWAY, "expired"),  # expired exactly LEEWAY ago: out
+        ("nbf", CLAIMS_NOW + LEEWAY + 1, "not yet valid"),
+        ("iat", CLAIMS_NOW + LEEWAY + 1, "issued in the future"),
+    ],
+)
+def test_the_leeway_ends_where_it_says(claim, value, reason):
+    with pytest.raises(InvalidToken) as refused:
+        _check_claims(oidc_claims(**{claim: value}), EXACT_OIDC, CLAIMS_NOW)
+    assert str(refused.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"), [("exp", CLAIMS_NOW - LEEWAY + 1), ("nbf", CLAIMS_NOW + LEEWAY), ("iat", CLAIMS_NOW + LEEWAY)]
+)
+def test_within_the_leeway_a_token_is_accepted(claim, value):
+    assert _check_claims(oidc_claims(**{claim: value}), EXACT_OIDC, CLAIMS_NOW).sub == "u-1"
