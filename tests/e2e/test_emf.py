@@ -130,7 +130,7 @@ async def test_every_custom_metric_the_alarms_and_dashboard_read_is_written(chat
                 for metric in directive["Metrics"]:
                     dims = {d: None if d in ("Stack", "Stage") else line[d] for d in dimensions}
                     written.add((metric["Name"], frozenset(dims.items())))
-    # Connects comes from the sign-in authorizer, off here: tests/unit/test_auth_details.py checks it against the
+    # Connects comes from the sign-in authorizer, off here: tests/unit/test_authorizer.py checks it against the
     # same dashboard. The cache metrics need a history past the model's cache minimum: tests/unit/test_model_apis.py.
     cache = {"CacheReadTokens", "CacheWriteTokens"}
     read = {metric for metric in read_by_alarms_and_dashboard() if metric[0] != "Connects" and metric[0] not in cache}
