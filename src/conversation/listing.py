@@ -14,16 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from conversation import store, turns
 from conversation.store import catalog
-from protocol import (
-    CONVERSATION_NOT_FOUND,
-    FORGET_ALL_ANONYMOUS,
-    LIST_ANONYMOUS,
-    LIST_PAGE,
-    STORE_FAILED,
-    ListRequest,
-    conversations_frame,
-    cursor_of,
-)
+from protocol import CONVERSATION_NOT_FOUND, FORGET_ALL_ANONYMOUS, LIST_ANONYMOUS, STORE_FAILED
+from protocol.listing import LIST_PAGE, ListRequest, conversations_frame, cursor_of
 
 TITLE_CHARS = 60  # a default title: about this much of the first message, cut on a word boundary
 ANONYMOUS = "-"

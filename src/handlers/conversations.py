@@ -10,18 +10,8 @@ import time
 import connections
 from conversation import listing, turns
 from conversation.history import history_frames
-from protocol import (
-    ProtocolError,
-    conversation_id_of,
-    error_frame,
-    forget_all_of,
-    forgotten_all_frame,
-    forgotten_frame,
-    parse_conversations,
-    parse_message,
-    parse_title,
-    renamed_frame,
-)
+from protocol import ProtocolError, conversation_id_of, error_frame, forgotten_frame, parse_message
+from protocol.listing import forget_all_of, forgotten_all_frame, parse_conversations, parse_title, renamed_frame
 from signin import session
 from telemetry.logs import bind, log
 

@@ -8,7 +8,8 @@ from table_items import CONVERSATION_ID, NOW, OTHER_ID
 
 from conversation.listing import title_of
 from handlers import conversations
-from protocol import FRAME_LIMIT_BYTES, conversations_frame, cursor_of
+from protocol import FRAME_LIMIT_BYTES
+from protocol.listing import conversations_frame, cursor_of
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +99,23 @@ def test_bad_input_is_a_readable_error_frame_and_never_reaches_the_table(
     (frame,) = [json.loads(f) for f in posts.sent]
     assert (frame["type"], frame["code"]) == ("error", code) and frame["message"]
     assert table.calls == []
+
+
+def test_an_id_with_more_after_a_valid_one_is_no_id_and_never_reaches_the_table(message_event, posts, table):
+    """A prefix match would take the first 32 characters of a longer string as an id: only whole ids count."""
+    longer = CONVERSATION_ID + "-and-more"
+    posts.accept()
+    call(
+        message_event, "conversations", {"action": "conversations", "conversationIds": [longer, CONVERSATION_ID + "\n"]}
+    )
+    (frame,) = [json.loads(f) for f in posts.sent]
+    assert (frame["type"], frame["conversations"], frame["next"]) == ("conversations", [], None)
+    assert table.calls == []
+    posts.accept()
+    call(
+        message_event, "conversations", {"action": "conversations", "conversationIds": [], "next": cursor_of(1, longer)}
+    )
+    assert json.loads(posts.sent[-1])["code"] == "BadRequest"
 
 
 def test_renaming_someone_elses_or_a_forgotten_conversation_is_not_found(message_event, posts, table):
