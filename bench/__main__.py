@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from bench import first_frame, pacing, static, streams
-from bench.report import LATENCIES, RATES, first_frame_table, pacing_table, relay_table
+from bench.tables import LATENCIES, RATES, first_frame_table, pacing_table, relay_table
 
 MODES = ("serial", "relay")
 RESULTS = Path(__file__).with_name("results.json")

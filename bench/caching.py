@@ -25,7 +25,7 @@ from pathlib import Path
 
 import websockets
 
-from bench.report import caching_table
+from bench.tables import caching_table
 from emulator import template
 from emulator.awslambda.runtime import stop_forkserver
 from emulator.bedrock.background import BackgroundStandIn

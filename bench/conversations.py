@@ -25,7 +25,7 @@ from pathlib import Path
 
 import websockets
 
-from bench.report import conversations_table
+from bench.tables import conversations_table
 from emulator import template
 from emulator.awslambda.runtime import stop_forkserver
 from emulator.bedrock.server import BedrockStandIn

@@ -11,7 +11,7 @@ Target (issue 10): the warm median within 25 ms of the baseline's. Short replies
 import statistics
 
 from bench import streams
-from bench.report import FIRST_FRAME_PATHS, FIRST_FRAME_TARGET_MS
+from bench.tables import FIRST_FRAME_PATHS, FIRST_FRAME_TARGET_MS
 from emulator.bedrock.server import BedrockStandIn
 
 

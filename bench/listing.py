@@ -26,7 +26,7 @@ from pathlib import Path
 
 import websockets
 
-from bench.report import listing_table
+from bench.tables import listing_table
 from emulator import template
 from emulator.awslambda.runtime import stop_forkserver
 from emulator.bedrock.server import BedrockStandIn

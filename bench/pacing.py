@@ -12,8 +12,8 @@ docs and docs/capacity.md quote its table; writes bench/pacing.json.
 import statistics
 
 from bench import streams
-from bench.report import PACING_LATENCIES as LATENCIES
-from bench.report import RATES
+from bench.tables import PACING_LATENCIES as LATENCIES
+from bench.tables import RATES
 from emulator.bedrock.server import BedrockStandIn
 from emulator.template import load
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from bench import report
+from bench import report, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,8 +44,8 @@ def relay_results(relay_overhead_at_60: float) -> dict:
     cells = [
         relay_cell(mode, rate, latency, relay_overhead_at_60 if mode == "relay" and latency == 60 else latency + 1.0)
         for mode in ("serial", "relay")
-        for rate in report.RATES
-        for latency in report.LATENCIES
+        for rate in tables.RATES
+        for latency in tables.LATENCIES
     ]
     return {
         "tokens": 96,
@@ -140,9 +140,9 @@ def test_the_list_section_says_whether_1000_conversations_answer_within_15_ms_of
         "per_turn": {"before": turn, "after": turn},
         "before_commit": "72c62c9",
     }
-    assert "missed (+16.0 ms)" in report.listing_table(results)
+    assert "missed (+16.0 ms)" in tables.listing_table(results)
     results["list"][-1]["list_ms"] = 19.0
-    table = report.listing_table(results)
+    table = tables.listing_table(results)
     assert "met (+14.0 ms)" in table and "| after | GetItem 1, Query 1, UpdateItem 2 | 2 + 2 | 20.0 |" in table
 
 
@@ -184,8 +184,8 @@ def test_the_pacing_and_render_sections_come_from_their_json(tmp_path):
             "first_frame_ms": 3.0,
         }
         for interval in (0, 125)
-        for rate in report.RATES
-        for latency in report.PACING_LATENCIES
+        for rate in tables.RATES
+        for latency in tables.PACING_LATENCIES
     ]
     write(tmp_path, "pacing", {"tokens": 400, "cells": cells})
     write(tmp_path, "render", {"characters": 30060, "deltas": 1879, "stream": [0.5] * 10, "full": [2.0] * 10})
