@@ -1,7 +1,6 @@
 """`python -m bench.report` (the last step of `make bench`): docs/performance.md from bench/*.json.
 
-Also the one place the benches' figures become Markdown: each bench prints its table with these functions, and the
-page is those same tables, so the page says exactly what the last run measured. The page is never edited by hand
+The page is the same tables each bench prints (bench/tables.py), so it says exactly what the last run measured. The page is never edited by hand
 (tests/unit/test_bench_report.py fails when it differs from what the JSON files render). A section whose JSON file
 is missing is left out. Imports nothing from the emulator or src/: it reads JSON only.
 """
