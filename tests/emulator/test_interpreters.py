@@ -56,7 +56,7 @@ async def test_a_python313_function_runs_on_the_python313_it_is_given_and_not_on
     finally:
         await cloud.stop()
     assert first["version"] == [3, 13] and first["executable"] == interpreter
-    assert not first["sees_aiohttp"]  # isolated: its own site-packages, not the emulator's
+    assert not first["sees_moto"]  # isolated: its own site-packages, not the emulator's
     assert first["boto3"] == (interpreter == str(LAMBDA_PYTHON))  # Lambda's venv has boto3; a bare python has not
     assert again["pid"] == first["pid"]
     assert "no interpreter for Runtime" not in caplog.text

@@ -13,6 +13,6 @@ def report(event: dict, context: object) -> dict:
         "version": list(sys.version_info[:2]),
         "executable": sys.executable,
         "pid": os.getpid(),
-        "sees_aiohttp": importlib.util.find_spec("aiohttp") is not None,  # the emulator's own packages
+        "sees_moto": importlib.util.find_spec("moto") is not None,  # one of the emulator's own packages, not Lambda's
         "boto3": importlib.util.find_spec("boto3") is not None,
     }
