@@ -1,8 +1,9 @@
 """`python -m bench.report` (the last step of `make bench`): docs/performance.md from bench/*.json.
 
-The page is the same tables each bench prints (bench/tables.py), so it says exactly what the last run measured. The page is never edited by hand
-(tests/unit/test_bench_report.py fails when it differs from what the JSON files render). A section whose JSON file
-is missing is left out. Imports nothing from the emulator or src/: it reads JSON only.
+The page is the same tables each bench prints (bench/tables.py), so it says exactly what the last run measured. The
+page is never edited by hand (tests/unit/test_bench_report.py fails when it differs from what the JSON files
+render). A section whose JSON file is missing is left out. Imports nothing from the emulator or src/: it reads JSON
+only.
 """
 
 import argparse
