@@ -86,8 +86,10 @@ CONVERSATIONS = """
 A connection with no history (its first message starts a conversation) against connections holding 1, 10 and 50
 stored turns (200-character questions, 800-character replies of 200 tokens), warm environments, the stand-in
 answering at once. DynamoDB requests are counted at the local DynamoDB (dynalite); "first frame" is the client's
-first delta minus its send, median of {reps}; the last column is the history `Query` alone. A conversation's first
-message reads no history and writes the connection's record instead: four requests, as every turn.
+first delta minus its send, median of {reps}; the last column is the history `Query` alone. These rows measure the
+conversation store alone (`DailyTokenBudget=0`, `MaxRepliesInFlight=0`); the line after the targets, the template's
+defaults, whose daily budget adds its reservation and settlement. A conversation's first message reads no history
+and writes the connection's record instead.
 
 {table}
 """
@@ -246,7 +248,8 @@ def render(bench: Path = BENCH) -> str:
         )
     if found["conversations"]:
         cells = found["conversations"]["cells"]
-        parts.append(CONVERSATIONS.format(reps=cells[0]["reps"], table=conversations_table(cells)))
+        table = conversations_table(cells, found["conversations"].get("with_meter"))
+        parts.append(CONVERSATIONS.format(reps=cells[0]["reps"], table=table))
     if found["listing"]:
         listing = found["listing"]
         table = listing_table(listing)

@@ -10,6 +10,7 @@ FIRST_FRAME_TARGET_MS = 25.0  # issue 10: the asynchronous path's warm median wi
 READS = ("GetItem", "Query", "BatchGetItem")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
 TURN_REQUESTS = (2, 3)  # reads, writes per turn of a conversation with history (issue 24: + the list item)
+METERED_TURN_REQUESTS = (2, 5)  # ... with the daily budget on, the default (issue 23: its reservation, settlement)
 TURN_ADDED_MS = 15.0  # at most this added to the first frame by the longest history measured
 
 
@@ -84,7 +85,7 @@ def _reads_writes(ops: dict[str, float]) -> tuple[float, float]:
     return sum(n for op, n in ops.items() if op in READS), sum(n for op, n in ops.items() if op in WRITES)
 
 
-def conversations_table(cells: list[dict]) -> str:
+def conversations_table(cells: list[dict], with_meter: dict | None = None) -> str:
     base = cells[0]["first_frame_ms"]
     rows = [
         "| stored turns | DynamoDB requests per turn | reads + writes | first frame ms (median) | added vs 0 | "
@@ -107,6 +108,16 @@ def conversations_table(cells: list[dict]) -> str:
         f"{'met' if requests_met else 'missed'}; at most {TURN_ADDED_MS:.0f} ms added at "
         f"{with_history[-1]['stored_turns']} turns: {'met' if added <= TURN_ADDED_MS else 'missed'} ({added:+.1f} ms)."
     )
+    if with_meter:
+        reads, writes = _reads_writes(with_meter["dynamodb_per_turn"])
+        met = (reads, writes) == METERED_TURN_REQUESTS
+        rows.append(
+            f"With the template's defaults (the daily budget's meter on), at {with_meter['stored_turns']} stored "
+            "turns: "
+            f"{reads:g} reads + {writes:g} writes per turn (target {METERED_TURN_REQUESTS[0]} + "
+            f"{METERED_TURN_REQUESTS[1]}: {'met' if met else 'missed'}), first frame "
+            f"{with_meter['first_frame_ms']:.1f} ms."
+        )
     return "\n".join(rows)
 
 
