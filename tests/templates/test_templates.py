@@ -54,7 +54,18 @@ ROUTES = of_type(MAIN, "AWS::ApiGatewayV2::Route")
 
 def test_the_routes_exist():
     keys = sorted(r["Properties"]["RouteKey"] for r in ROUTES.values())
-    assert keys == ["$connect", "$default", "$disconnect", "conversations", "forget", "history", "rename", "sendtext"]
+    assert keys == [
+        "$connect",
+        "$default",
+        "$disconnect",
+        "conversations",
+        "forget",
+        "history",
+        "rename",
+        "resume",
+        "sendtext",
+        "stop",
+    ]
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -72,8 +83,8 @@ def test_route_is_wired_to_its_own_function_with_a_scoped_permission(route):
         for p in of_type(MAIN, "AWS::Lambda::Permission").values()
         if ref_name(p["Properties"]["FunctionName"]) == function_id
     ]
-    # One permission per route the function serves, each naming exactly that route (history, forget, conversations
-    # and rename share a function, so it has four).
+    # One permission per route the function serves, each naming exactly that route (history, forget, conversations,
+    # rename, resume and stop share a function, so it has six).
     served = {
         r["Properties"]["RouteKey"]
         for r in ROUTES.values()
