@@ -1,12 +1,13 @@
 """A streaming reply's control item (issue 27): how the `resume` and `stop` routes reach the StreamReply that owns
 the reply. pk = conversation id, sk = -n for turn n: a negative sort key, so the history Query (`sk > 0`) never
-reads it. It holds no text, only where the reply goes now (`connectionId`, `resumeFrom`, `version`), whether
-it was stopped, and `closed` once StreamReply has stored the turn.
+reads it. It holds no text, only where the reply goes now (`connectionId`, `resumeFrom`, `version`: resumes
+accepted), whether it was stopped, and `closed` once StreamReply has stored the turn.
 
-Every write is conditional, and that is the whole of "exactly once": a resume counts only if it names the version
-it read and the reply is not closed (two at once: one wins, the other is told ConversationBusy); StreamReply closes
-only on the version it has served (a resume that won meanwhile makes the close fail, and StreamReply serves it
-first). A resume refused because the reply is closed is answered from the stored turn, which was stored before.
+Every write is conditional, and that is the whole of "exactly once": a resume counts only if the version is still
+the one its route read and the reply is not closed (two at once: one wins, the other is told ConversationBusy);
+StreamReply closes only on the version it has served (a resume that won meanwhile makes the close fail, and
+StreamReply serves it first). A resume refused because the reply is closed is answered from the stored turn, which
+was stored before the close.
 """
 
 from dataclasses import dataclass

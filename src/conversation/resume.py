@@ -2,14 +2,19 @@
 
 `resume` on a reply still streaming writes the control item (conversation.control), and the StreamReply that owns
 the reply sends the catch-up itself, from what it generated, so nothing between stored and streaming is lost or
-sent twice; this route then sends nothing. On a reply that has ended, this route answers from the stored turn:
-`resume` frames of the rest of its text, then its `end` frame.
+sent twice; this route then sends nothing. Of two resumes, the second is ConversationBusy while the first one's
+connection is still open (at once), and wins once that one has gone (in sequence): the reply's first resume always
+wins, since the connection it replaces may be half-open, still taking posts for nobody.
+
+On a reply that has ended, this route answers from the stored turn: `resume` frames of the rest of its text, then
+its `end` frame.
 """
 
 import contextlib
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+import connections
 from conversation import control, store, turns
 from protocol import (
     CONVERSATION_BUSY,
@@ -53,6 +58,9 @@ def resume(connection_id: str, owner: str, conversation_id: str, offset: int, no
             return _stored_rest(turn, offset)
         seen = control.read(conversation_id, turn.number)
         if not seen.closed:
+            # The reply already went to another connection that resumed it, and that one is still there: busy.
+            if seen.connection_id not in (None, connection_id) and connections.alive(seen.connection_id):
+                raise turns.Refusal(CONVERSATION_BUSY, conversation_id)
             try:
                 expires_at = int(now) + control.TTL_S
                 control.resume(conversation_id, turn.number, connection_id, offset, seen.version, expires_at)
