@@ -242,10 +242,14 @@ def test_the_wildcard_check_finds_a_star_resource_wherever_it_is(resource):
 def test_manage_connections_is_scoped_to_this_api_and_stage():
     policies = {name: p for name, p in of_type(MAIN, "AWS::IAM::RolePolicy").items() if "ManageConnections" in name}
     assert len(policies) == 5  # SendText, Default (basic role), Conversations, StreamReply, ReplyFailed
-    for policy in policies.values():
+    for name, policy in policies.items():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == "execute-api:ManageConnections"
-        assert statement["Resource"]["Fn::Sub"].endswith(":${Api}/${StageName}/POST/@connections/*")
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        suffixes = sorted(resource["Fn::Sub"].split(":${Api}/${StageName}/")[1] for resource in resources)
+        # Posting only; Conversations also asks whether a resumed reply's connection is still open (`resume`).
+        expected = ["GET/@connections/*", "POST/@connections/*"] if name.startswith("Conversations") else None
+        assert suffixes == (expected or ["POST/@connections/*"])
 
 
 TABLE = RESOURCES["Table"]
