@@ -1,9 +1,11 @@
-// Frames from the server, one at a time: text deltas, `end`, `error`, `history`, `forgotten`, the list's
+// Frames from the server, one at a time: text deltas, `started` and `resume` (a reply resumed after a dropped
+// socket), `end`, `error`, `history`, `forgotten`, the list's
 // `conversations` and `renamed` (conversations.js), and API Gateway's
 // own frames (which have no "type"). The protocol is the README's "Message protocol" section.
 import { onConversations, onRemoved, onRenamed, touched } from "./conversations.js";
 import { onHistory } from "./history.js";
 import { forgetLocally, note, remember, state, ui, updateControls } from "./state.js";
+import { send } from "./connection.js";
 import { addNotice, budgetText, finishReply, onDelta, usageText } from "./view.js";
 
 const ERRORS = {
@@ -50,6 +52,10 @@ export function onFrame(data) {
     case "error":
       remember(frame.conversationId);
       return onError(frame);
+    case "started":
+      return onStarted(frame);
+    case "resume":
+      return onResume(frame);
     case "history":
       return onHistory(frame);
     case "forgotten":
@@ -61,6 +67,22 @@ export function onFrame(data) {
     default:
       if (typeof frame.message === "string") onGatewayFrame(frame.message);
   }
+}
+
+// The reply's conversation, before its first delta: what a `resume` or `stop` names.
+function onStarted(frame) {
+  remember(frame.conversationId);
+  if (!state.reply) return;
+  state.reply.conversationId = frame.conversationId;
+  if (state.reply.stopRequested) send({ action: "stop", conversationId: frame.conversationId });
+}
+
+// The catch-up after a reconnect: the reply's text from `offset` on (the page asked from what it holds), then live
+// deltas as usual.
+function onResume(frame) {
+  if (!state.reply || typeof frame.text !== "string") return;
+  const overlap = state.reply.chars - frame.offset; // never more than 0 when the page asked from what it held
+  onDelta(overlap > 0 ? [...frame.text].slice(overlap).join("") : frame.text);
 }
 
 function onError(frame) {
