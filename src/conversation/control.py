@@ -1,7 +1,8 @@
 """A streaming reply's control item (issue 27): how the `resume` and `stop` routes reach the StreamReply that owns
-the reply. pk = conversation id, sk = -n for turn n: a negative sort key, so the history Query (`sk > 0`) never
-reads it. It holds no text, only where the reply goes now (`connectionId`, `resumeFrom`, `version`: resumes
-accepted), whether it was stopped, and `closed` once StreamReply has stored the turn.
+the reply. pk = `reply#<conversation id>`, sk = n for turn n: beside the conversation's own items, like the list's
+`conv#` item, so nothing that reads or forgets a conversation's turns meets it. It holds no text, only where the
+reply goes now (`connectionId`, `resumeFrom`, `version`: resumes accepted), whether it was stopped, and `closed`
+once StreamReply has stored the turn.
 
 Every write is conditional, and that is the whole of "exactly once": a resume counts only if the version is still
 the one its route read and the reply is not closed (two at once: one wins, the other is told ConversationBusy);
@@ -27,7 +28,7 @@ class Control:
 
 
 def _key(conversation_id: str, number: int) -> dict:
-    return {"pk": {"S": conversation_id}, "sk": {"N": str(-number)}}
+    return {"pk": {"S": f"reply#{conversation_id}"}, "sk": {"N": str(number)}}
 
 
 def _on_version(seen: int) -> str:

@@ -2,7 +2,8 @@
 
 Keys: a turn is pk = conversation id, sk = 1, 2, …; a connection's current conversation is
 pk = `connection#<connectionId>`, sk = 0; a principal's spend for a day is pk = `budget#<principal>#<day>`,
-sk = 0. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which deletes days late: readers skip
+sk = 0; a streaming reply's control item (conversation.control) is pk = `reply#<conversationId>`, sk = its turn's
+number. Every item has `expiresAt` (epoch seconds) for DynamoDB's TTL, which deletes days late: readers skip
 expired items themselves. Reads are consistent: the next `sendtext` can follow an
 `end` frame at once.
 """

@@ -59,7 +59,7 @@ def no_network():
 @pytest.fixture(autouse=True)
 def unsteered(monkeypatch):
     """StreamReply without its control item's polling thread, whose reads no Stubber queue can foretell: the control
-    item has its own tests (test_resume.py), and StreamReply with it runs end to end (tests/e2e/test_resume.py)."""
+    item has its own tests (test_resume_control.py); StreamReply with it runs end to end (tests/e2e/test_resume.py)."""
     monkeypatch.setattr(reply_stream, "Controlled", lambda send, conversation, _turn: Steering(send, conversation))
 
 

@@ -20,7 +20,7 @@ from reply.steering import Order, Steering, conclude
 
 WAIT = 10.0  # only ever reached when something is broken (a hang), never by a slow machine
 END = object()
-CONTROL_KEY = {"pk": {"S": CONVERSATION_ID}, "sk": {"N": "-3"}}
+CONTROL_KEY = {"pk": {"S": f"reply#{CONVERSATION_ID}"}, "sk": {"N": "3"}}
 
 
 @pytest.fixture(autouse=True)
