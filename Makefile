@@ -167,13 +167,14 @@ vendor: $(NODE_TOOLS) ## Rebuild web/prism.js (+ its licence) from the pinned pr
 load: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m bench.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render: one); writes docs/performance.md
+bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta, resuming a reply (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render|resume: one); writes docs/performance.md
 	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter list all,$(or $(SECTION),all)),$(PY) -m bench.listing)
 	$(if $(filter caching all,$(or $(SECTION),all)),$(PY) -m bench.caching)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
+	$(if $(filter resume all,$(or $(SECTION),all)),$(PY) -m bench.resume)
 	$(PY) -m bench.report
 
 # The model's own defaults stand for the figures left off the make line (python -m bench.capacity --help).
