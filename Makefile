@@ -37,6 +37,8 @@ HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
 # Least ms between two frames of one reply (main.yml's FrameIntervalMs; docs/capacity.md); 0: a frame per delta.
 FRAME_INTERVAL_MS  ?= 125
+# Seconds a reply goes on for a client that dropped, waiting for its `resume` (main.yml's ResumeGraceSeconds); 0: none.
+RESUME_GRACE_SECONDS ?= 30
 ALARM_EMAIL ?=
 
 , := ,
@@ -65,7 +67,7 @@ PACKAGED := build/main.packaged.yml
 # Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
-REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
+REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS) ResumeGraceSeconds=$(RESUME_GRACE_SECONDS)
 # The same on every deploy and make local; ModelIds, GuardrailId and GuardrailVersion go to both stacks (IAM grants).
 GRANT_PARAMETERS = ModelIds=$(MODEL_IDS) GuardrailId=$(GUARDRAIL_ID) GuardrailVersion=$(GUARDRAIL_VERSION)
 MODEL_PARAMETERS = ModelId=$(MODEL_ID) ModelApi=$(MODEL_API) PromptCaching=$(PROMPT_CACHING) $(GRANT_PARAMETERS)
