@@ -1,5 +1,6 @@
 // The composer and the chat actions: sending a message (Enter or Send), Stop, New chat and Delete chat.
 import { send } from "./connection.js";
+import { stopReply } from "./frames.js";
 import { renderMarkdown, renderPlain } from "./markdown.js";
 import { forgetLocally, note, state, ui, updateControls } from "./state.js";
 import { addMessage, finishReply } from "./view.js";
@@ -46,7 +47,7 @@ ui.stop.addEventListener("click", () => {
   if (!reply) return;
   note("");
   reply.stopRequested = true;
-  if (reply.conversationId && state.open) send({ action: "stop", conversationId: reply.conversationId });
+  if (reply.conversationId && state.open) stopReply();
   else if (!state.open) {
     state.pendingStop = reply.conversationId ?? null; // sent once reconnected: the server would wait out its grace
     finishReply("Stopped.");

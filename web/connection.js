@@ -2,7 +2,7 @@
 // reconnecting with backoff when it drops (and resuming the reply it cut off), and reopening on request (a refreshed
 // token, sign-out).
 import { refresh as refreshList } from "./conversations.js";
-import { onFrame } from "./frames.js";
+import { onFrame, stopReply } from "./frames.js";
 import { note, setStatus, state, updateControls } from "./state.js";
 import { finishReply } from "./view.js";
 
@@ -93,7 +93,7 @@ function resumeReply() {
   reply.resume = false;
   reply.meta.textContent = "";
   send({ action: "resume", conversationId: reply.conversationId, from: reply.chars });
-  if (reply.stopRequested) send({ action: "stop", conversationId: reply.conversationId });
+  if (reply.stopRequested) stopReply();
 }
 
 function retryDelay(event) {

@@ -42,7 +42,10 @@ export function onFrame(data) {
     addNotice("The server sent a frame that is not JSON.");
     return;
   }
-  if (typeof frame === "string") return onDelta(frame);
+  if (typeof frame === "string") {
+    resendStop();
+    return onDelta(frame);
+  }
   if (!frame || typeof frame !== "object") return;
   switch (frame.type) {
     case "end":
@@ -69,12 +72,21 @@ export function onFrame(data) {
   }
 }
 
+// A `stop` sent before the reply's first delta may find nothing streaming yet (the reply had not begun): the first
+// delta after it says it had, so ask once more.
+function resendStop() {
+  const reply = state.reply;
+  if (!reply?.stopSent || reply.stopResent) return;
+  reply.stopResent = true;
+  send({ action: "stop", conversationId: reply.conversationId });
+}
+
 // The reply's conversation, before its first delta: what a `resume` or `stop` names.
 function onStarted(frame) {
   remember(frame.conversationId);
   if (!state.reply) return;
   state.reply.conversationId = frame.conversationId;
-  if (state.reply.stopRequested) send({ action: "stop", conversationId: frame.conversationId });
+  if (state.reply.stopRequested) stopReply();
 }
 
 // The catch-up after a reconnect: the reply's text from `offset` on (the page asked from what it holds), then live
@@ -83,6 +95,11 @@ function onResume(frame) {
   if (!state.reply || typeof frame.text !== "string") return;
   const overlap = state.reply.chars - frame.offset; // never more than 0 when the page asked from what it held
   onDelta(overlap > 0 ? [...frame.text].slice(overlap).join("") : frame.text);
+}
+
+export function stopReply() {
+  state.reply.stopSent = true;
+  send({ action: "stop", conversationId: state.reply.conversationId });
 }
 
 function onError(frame) {

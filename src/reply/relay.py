@@ -8,6 +8,9 @@ client is never more than one post behind the model however slow each post is (i
 interval (issue 28), the sender also waits out the interval after each post, joining what arrives meanwhile: every
 post counts against API Gateway's account-wide requests per second, so fewer, longer frames let more replies
 stream at once. The first delta still goes at once, and the rest as soon as the model ends.
+
+With a reply's steering (issue 27), a watcher thread reads its control item: a client gone keeps the model going for
+the grace period, a `resume` switches the outbox to the new connection (catch-up first), a `stop` halts the model.
 """
 
 import json

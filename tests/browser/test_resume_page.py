@@ -37,3 +37,14 @@ def test_a_page_that_loses_its_socket_mid_reply_resumes_it_and_finishes_the_answ
     (record,) = (r for r in site.streams() if r["planned"] == 200)
     assert not record["closed_early"]  # one model stream, never stopped or restarted
     assert watch.errors == []
+
+
+def test_stop_pressed_before_the_first_delta_still_stops_the_model(page, site):
+    text = f"[standin ttft_ms=1000 rate=20 tokens=400] {PROMPT}"
+    ask(page, text)
+    page.get_by_role("button", name="Stop").click()  # before the model's first token, perhaps before StreamReply began
+
+    expect(last_reply(page).locator(".meta")).to_contain_text("stopped · ")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    (record,) = (r for r in site.streams() if r["planned"] == 400 and r["messages"] == 1)
+    assert record["closed_early"] and record["deltas"] < 40  # within two seconds of its first token
