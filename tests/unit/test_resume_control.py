@@ -16,7 +16,7 @@ from handlers import conversations
 from protocol import resume_frames
 from reply.outcome import Outcome
 from reply.relay import relay
-from reply.steering import Order, Steering, conclude
+from reply.steering import Controlled, Order, Steering, conclude
 
 WAIT = 10.0  # only ever reached when something is broken (a hang), never by a slow machine
 END = object()
@@ -398,3 +398,44 @@ def test_with_nobody_resuming_the_grace_period_ends_the_model():
     thread.join(WAIT)
     (outcome,) = done
     assert outcome.halted == "gone" and outcome.gone and outcome.stopped and not outcome.complete
+
+
+def test_streamreply_takes_each_resume_and_the_stop_once_from_its_control_item(table):
+    steering = Controlled(lambda frame: None, CONVERSATION_ID, 3)
+    table.add_response("get_item", {})
+    table.add_response("get_item", control(version=1, connectionId="New-connection=", resumeFrom=12))
+    table.add_response("get_item", control(version=1, connectionId="New-connection=", resumeFrom=12, stopped=1))
+    table.add_response("get_item", control(version=1, connectionId="New-connection=", resumeFrom=12, stopped=1))
+    orders = [steering.poll() for _ in range(4)]
+    assert orders == [None, Order(connection_id="New-connection=", offset=12), Order(stop=True), None]
+    assert all(params["ConsistentRead"] and params["Key"] == CONTROL_KEY for _, params in table.calls)
+
+
+def test_the_close_names_the_version_served_and_a_resume_that_won_the_race_is_served_first(table):
+    steering = Controlled(lambda frame: None, CONVERSATION_ID, 3)
+    closing = {"TableName": ANY, "Key": CONTROL_KEY, "UpdateExpression": "SET closed = :yes, expiresAt = :expires"}
+    table.add_response(
+        "update_item",
+        {},
+        {
+            **closing,
+            "ConditionExpression": "attribute_not_exists(version)",
+            "ExpressionAttributeValues": {":yes": {"N": "1"}, ":expires": ANY},
+        },
+    )
+    assert steering.close() is None  # nobody resumed: closed
+
+    steering = Controlled(lambda frame: None, CONVERSATION_ID, 3)
+    conflict(table)  # a resume came in after the last poll
+    table.add_response("get_item", control(version=1, connectionId="Late-connection=", resumeFrom=4))
+    table.add_response(
+        "update_item",
+        {},
+        {
+            **closing,
+            "ConditionExpression": "version = :seen",
+            "ExpressionAttributeValues": {":yes": {"N": "1"}, ":seen": {"N": "1"}, ":expires": ANY},
+        },
+    )
+    assert steering.close() == Order(connection_id="Late-connection=", offset=4)
+    assert steering.close() is None
