@@ -39,6 +39,8 @@ HISTORY_MAX_TOKENS ?= 20000
 HISTORY_TTL_DAYS   ?= 30
 # Least ms between two frames of one reply (main.yml's FrameIntervalMs; docs/capacity.md); 0: a frame per delta.
 FRAME_INTERVAL_MS  ?= 125
+# Seconds a reply goes on for a client that dropped, waiting for its `resume` (main.yml's ResumeGraceSeconds); 0: none.
+RESUME_GRACE_SECONDS ?= 30
 ALARM_EMAIL ?=
 
 , := ,
@@ -67,7 +69,7 @@ PACKAGED := build/main.packaged.yml
 # Passed on every deploy, so a value left off the make line returns to its default rather than keeping the last
 # deploy's. SystemPrompt is quoted where it is used: it may hold spaces.
 CONVERSATION_PARAMETERS = MaxTokens=$(MAX_TOKENS) HistoryMaxTokens=$(HISTORY_MAX_TOKENS) HistoryTtlDays=$(HISTORY_TTL_DAYS)
-REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS)
+REPLY_PARAMETERS = FrameIntervalMs=$(FRAME_INTERVAL_MS) ResumeGraceSeconds=$(RESUME_GRACE_SECONDS)
 # The same on every deploy and make local; ModelIds, GuardrailId and GuardrailVersion go to both stacks (IAM grants).
 GRANT_PARAMETERS = ModelIds=$(MODEL_IDS) GuardrailId=$(GUARDRAIL_ID) GuardrailVersion=$(GUARDRAIL_VERSION)
 MODEL_PARAMETERS = ModelId=$(MODEL_ID) ModelApi=$(MODEL_API) PromptCaching=$(PROMPT_CACHING) $(GRANT_PARAMETERS)
@@ -172,13 +174,14 @@ load: $(PY) $(NODE_TOOLS) ## LOAD_PEOPLE (40) people chatting with think time th
 load-streams: $(PY) $(NODE_TOOLS) ## CLIENTS (200) concurrent SendText streams through the emulator: intact? wall time, peak memory
 	$(PY) -m bench.load --clients $(CLIENTS)
 
-bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render: one); writes docs/performance.md
+bench: $(PY) $(NODE_TOOLS) ## First frame, frame pacing, relay vs the article's loop, a conversation turn, the conversation list, prompt caching, the authorizer, the page's render per delta, resuming a reply (SECTION=first-frame|pacing|relay|conversations|list|caching|authorizer|render|resume: one); writes docs/performance.md
 	$(if $(filter first-frame pacing relay all,$(or $(SECTION),all)),$(PY) -m bench $(if $(FULL),--full,) $(if $(filter-out all,$(or $(SECTION),all)),--section $(SECTION)))
 	$(if $(filter conversations all,$(or $(SECTION),all)),$(PY) -m bench.conversations)
 	$(if $(filter list all,$(or $(SECTION),all)),$(PY) -m bench.listing)
 	$(if $(filter caching all,$(or $(SECTION),all)),$(PY) -m bench.caching)
 	$(if $(filter authorizer all,$(or $(SECTION),all)),$(PY) -m bench.authorizer)
 	$(if $(filter render all,$(or $(SECTION),all)),$(PY) -m bench.render)
+	$(if $(filter resume all,$(or $(SECTION),all)),$(PY) -m bench.resume)
 	$(PY) -m bench.report
 
 # The model's own defaults stand for the figures left off the make line (python -m bench.capacity --help).

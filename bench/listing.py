@@ -13,7 +13,6 @@ Writes bench/listing.json and prints a table. About a minute.
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import websockets
 
+from bench import section
 from bench.tables import listing_table
 from emulator import template
 from emulator.awslambda.runtime import stop_forkserver
@@ -167,15 +167,7 @@ async def measure(reps: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    started = time.monotonic()
-    load_before = os.getloadavg()[0]
-    result = asyncio.run(measure(args.reps))
-    result["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
-    result["wall_s"] = round(time.monotonic() - started, 1)
-    print(listing_table(result))
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"Wrote {args.output} in {time.monotonic() - started:.0f} s")
-    return 0
+    return section.run(measure(args.reps), listing_table, args.output)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,13 @@ FIRST_FRAME_PATHS = {"serial": "synchronous (article)", "relay": "asynchronous (
 FIRST_FRAME_TARGET_MS = 25.0  # issue 10: the asynchronous path's warm median within this of the article's
 READS = ("GetItem", "Query", "BatchGetItem")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
-TURN_REQUESTS = (2, 3)  # reads, writes per turn of a conversation with history (issue 24: + the list item)
-METERED_TURN_REQUESTS = (2, 5)  # ... with the daily budget on, the default (issue 23: its reservation, settlement)
+# Reads, writes per turn of a conversation with history: the connection's record and the history; the turn's
+# reservation and store, the list item (issue 24) and the control item's close (issue 27). With the daily budget on
+# (the default, issue 23), its reservation and settlement too. A turn that streams longer than 250 ms also reads its
+# control item every 250 ms (bench.resume).
+TURN_REQUESTS = (2, 4)
+METERED_TURN_REQUESTS = (2, 6)
+RESUME_WRITES_PER_S = 1  # issue 27: at most about one write per second of streaming per reply, plus the final
 TURN_ADDED_MS = 15.0  # at most this added to the first frame by the longest history measured
 
 
@@ -241,3 +246,20 @@ def chatters_rows(results: dict) -> str:
         f"| {name} | {results[key]['p50']:g} | {results[key]['p95']:g} | {results[key]['p99']:g} |"
         for key, name in names.items()
     )
+
+
+def resume_table(results: dict) -> str:
+    """The resume section's table: requests per 10-second reply, then the time to the first caught-up frame."""
+    rows = ["| a reply of 10 s | DynamoDB requests | reads + writes |", "|---|---|---:|"]
+    for name, ops in results["dynamodb_per_reply"].items():
+        reads, writes = _reads_writes(ops)
+        rows.append(f"| {name} | {', '.join(f'{op} {n:g}' for op, n in ops.items())} | {reads:g} + {writes:g} |")
+    most = max(_reads_writes(ops)[1] for ops in results["dynamodb_per_reply"].values())
+    bound = RESUME_WRITES_PER_S * results["reply_s"] + 1
+    timing = results["resume_ms"]
+    rows.append(
+        f"\n`resume` to the first caught-up frame: {timing['median']:.0f} ms median, {timing['max']:.0f} ms at "
+        f"most ({results['reps']} resumes).\n\nTarget: at most {bound:g} writes per reply of {results['reply_s']} s "
+        f"(one a second, plus the final): {'met' if most <= bound else 'missed'} ({most:g})."
+    )
+    return "\n".join(rows)

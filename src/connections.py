@@ -38,6 +38,15 @@ def post(connection_id: str, frame: str) -> None:
             time.sleep(delay)
 
 
+def alive(connection_id: str) -> bool:
+    """Whether the connection is still open (GetConnection): False once API Gateway has closed it."""
+    try:
+        client.get_connection(ConnectionId=connection_id)
+    except client.exceptions.GoneException:
+        return False
+    return True
+
+
 def tell(connection_id: str, frame: str) -> bool:
     """Post one frame that ends an exchange (an error, a refusal); False when it did not arrive. Never raises: a
     frame refused (PayloadTooLargeException, a throttle that outlasted the retries) is logged, not a crash, since

@@ -1,5 +1,6 @@
 // The composer and the chat actions: sending a message (Enter or Send), Stop, New chat and Delete chat.
-import { reconnectNow, send } from "./connection.js";
+import { send } from "./connection.js";
+import { stopReply } from "./frames.js";
 import { renderMarkdown, renderPlain } from "./markdown.js";
 import { forgetLocally, note, state, ui, updateControls } from "./state.js";
 import { addMessage, finishReply } from "./view.js";
@@ -7,7 +8,7 @@ import { addMessage, finishReply } from "./view.js";
 function submit() {
   const text = ui.input.value;
   if (!text.trim() || ui.send.disabled) return;
-  const message = { action: "sendtext", text };
+  const message = { action: "sendtext", text, resumable: true }; // a `started` frame names the reply's conversation
   if (state.startNew) message.new = true;
   else if (state.conversationId) message.conversationId = state.conversationId;
   if (!ui.model.hidden) message.model = ui.model.value; // the picker: one of the stack's models
@@ -15,7 +16,7 @@ function submit() {
   note("");
   ui.input.value = "";
   addMessage("user", renderPlain, text);
-  state.reply = { ...addMessage("assistant", renderMarkdown, ""), text: "" };
+  state.reply = { ...addMessage("assistant", renderMarkdown, ""), text: "", chars: 0 };
   state.reply.article.classList.add("waiting");
   updateControls();
 }
@@ -39,12 +40,19 @@ ui.input.addEventListener("keydown", (event) => {
   }
 });
 
-// Closing the socket is how a client stops a reply: the server's next post gets GoneException and it stops
-// the model, keeping the reply so far as a partial turn. Then reconnect at once.
+// Stop asks the server to stop the model at once; the reply ends with its end frame (stop_reason "stopped"), and the
+// server keeps it as a partial turn. Before the `started` frame names the conversation, the request waits for it.
 ui.stop.addEventListener("click", () => {
-  finishReply("Stopped.");
+  const reply = state.reply;
+  if (!reply) return;
   note("");
-  reconnectNow();
+  reply.stopRequested = true;
+  if (reply.conversationId && state.open) stopReply();
+  else if (!state.open) {
+    state.pendingStop = reply.conversationId ?? null; // sent once reconnected: the server would wait out its grace
+    finishReply("Stopped.");
+  }
+  updateControls();
 });
 
 ui.newChat.addEventListener("click", () => {

@@ -1,7 +1,8 @@
 // The one WebSocket to the API: sending (within API Gateway's frame quota), connecting with the sign-in token,
-// reconnecting with backoff when it drops, and reopening on request (Stop, a refreshed token, sign-out).
+// reconnecting with backoff when it drops (and resuming the reply it cut off), and reopening on request (a refreshed
+// token, sign-out).
 import { refresh as refreshList } from "./conversations.js";
-import { onFrame } from "./frames.js";
+import { onFrame, stopReply } from "./frames.js";
 import { note, setStatus, state, updateControls } from "./state.js";
 import { finishReply } from "./view.js";
 
@@ -47,7 +48,10 @@ export function connect() {
     state.open = true;
     state.attempts = 0;
     setStatus("Connected", "ok");
-    if (state.needsHistory) requestHistory();
+    if (state.pendingStop) send({ action: "stop", conversationId: state.pendingStop });
+    state.pendingStop = null;
+    if (state.reply?.resume) resumeReply();
+    else if (state.needsHistory) requestHistory();
     state.needsHistory = false;
     refreshList();
     updateControls();
@@ -58,10 +62,15 @@ export function connect() {
     state.ws = null;
     state.open = false;
     state.waiting = null;
-    // A reply cut off by a dropped socket: the server kept what it sent, so redraw from its history. After Stop
-    // the page already shows exactly what arrived, and the next message continues the conversation by its id.
-    if (state.reply && !ws.stopped) state.needsHistory = true;
-    finishReply("The connection closed before the reply ended.", "error");
+    // A reply cut off by a dropped socket goes on on the server for a grace period: resume it once reconnected.
+    // Without its conversation's id (a server without `resume`), redraw from the server's history instead.
+    if (state.reply?.conversationId && !ws.stopped) {
+      state.reply.resume = true;
+      state.reply.meta.textContent = "Connection lost; the reply resumes when the page reconnects…";
+    } else {
+      if (state.reply && !ws.stopped) state.needsHistory = true;
+      finishReply("The connection closed before the reply ended.", "error");
+    }
     if (!opened) state.attempts += 1;
     if (!opened && state.signIn?.refused(state.attempts)) {
       setStatus("Not connected: sign in below", "warn");
@@ -76,6 +85,15 @@ export function connect() {
     updateControls();
   };
   updateControls();
+}
+
+// Ask for the rest of the reply the dropped socket cut off, from the characters the page holds.
+function resumeReply() {
+  const reply = state.reply;
+  reply.resume = false;
+  reply.meta.textContent = "";
+  send({ action: "resume", conversationId: reply.conversationId, from: reply.chars });
+  if (reply.stopRequested) stopReply();
 }
 
 function retryDelay(event) {

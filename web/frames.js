@@ -1,9 +1,11 @@
-// Frames from the server, one at a time: text deltas, `end`, `error`, `history`, `forgotten`, the list's
+// Frames from the server, one at a time: text deltas, `started` and `resume` (a reply resumed after a dropped
+// socket), `end`, `error`, `history`, `forgotten`, the list's
 // `conversations` and `renamed` (conversations.js), and API Gateway's
 // own frames (which have no "type"). The protocol is the README's "Message protocol" section.
 import { onConversations, onRemoved, onRenamed, touched } from "./conversations.js";
 import { onHistory } from "./history.js";
 import { forgetLocally, note, remember, state, ui, updateControls } from "./state.js";
+import { send } from "./connection.js";
 import { addNotice, budgetText, finishReply, onDelta, usageText } from "./view.js";
 
 const ERRORS = {
@@ -40,7 +42,10 @@ export function onFrame(data) {
     addNotice("The server sent a frame that is not JSON.");
     return;
   }
-  if (typeof frame === "string") return onDelta(frame);
+  if (typeof frame === "string") {
+    resendStop();
+    return onDelta(frame);
+  }
   if (!frame || typeof frame !== "object") return;
   switch (frame.type) {
     case "end":
@@ -50,6 +55,10 @@ export function onFrame(data) {
     case "error":
       remember(frame.conversationId);
       return onError(frame);
+    case "started":
+      return onStarted(frame);
+    case "resume":
+      return onResume(frame);
     case "history":
       return onHistory(frame);
     case "forgotten":
@@ -61,6 +70,36 @@ export function onFrame(data) {
     default:
       if (typeof frame.message === "string") onGatewayFrame(frame.message);
   }
+}
+
+// A `stop` sent before the reply's first delta may find nothing streaming yet (the reply had not begun): the first
+// delta after it says it had, so ask once more.
+function resendStop() {
+  const reply = state.reply;
+  if (!reply?.stopSent || reply.stopResent) return;
+  reply.stopResent = true;
+  send({ action: "stop", conversationId: reply.conversationId });
+}
+
+// The reply's conversation, before its first delta: what a `resume` or `stop` names.
+function onStarted(frame) {
+  remember(frame.conversationId);
+  if (!state.reply) return;
+  state.reply.conversationId = frame.conversationId;
+  if (state.reply.stopRequested) stopReply();
+}
+
+// The catch-up after a reconnect: the reply's text from `offset` on (the page asked from what it holds), then live
+// deltas as usual.
+function onResume(frame) {
+  if (!state.reply || typeof frame.text !== "string") return;
+  const overlap = state.reply.chars - frame.offset; // never more than 0 when the page asked from what it held
+  onDelta(overlap > 0 ? [...frame.text].slice(overlap).join("") : frame.text);
+}
+
+export function stopReply() {
+  state.reply.stopSent = true;
+  send({ action: "stop", conversationId: state.reply.conversationId });
 }
 
 function onError(frame) {

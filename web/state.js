@@ -28,10 +28,11 @@ export const state = {
   conversationId: null, // this API's stored conversation (useApi)
   startNew: false, // the next sendtext starts a fresh conversation
   needsHistory: false, // redraw from the server's history once connected
-  reply: null, // the assistant message streaming in: {body, meta, text}
+  reply: null, // the assistant message streaming in: {body, meta, text, chars (code points), conversationId, ...}
   waiting: null, // "history" or "forget" while the server answers one
   history: null, // history frames received so far: {conversationId, turns}
   noHistory: false, // the server answered `history` with UnknownAction: it keeps no conversations
+  pendingStop: null, // the conversation whose reply Stop ended while the socket was down: stop it once reconnected
   renew: false, // reconnect once the current reply is done (a refreshed token)
   signIn: null, // signin.js, when the stack needs a token
 };
@@ -48,7 +49,7 @@ export function note(text) {
 export function updateControls() {
   const ready = state.open && !state.waiting;
   ui.send.disabled = !ready || state.reply !== null;
-  ui.stop.disabled = state.reply === null;
+  ui.stop.disabled = state.reply === null || state.reply.stopRequested === true;
   ui.deleteChat.disabled = !ready || !state.conversationId || state.reply !== null;
   ui.newChat.disabled = state.reply !== null;
 }

@@ -12,6 +12,7 @@ const STOP_REASONS = {
   max_tokens: "cut off at the reply length limit",
   stop_sequence: "stopped at a stop sequence",
   refusal: "the model declined to answer",
+  stopped: "stopped",
 };
 
 function scrolledToEnd() {
@@ -80,8 +81,9 @@ function renderReply(done = false) {
 }
 
 export function onDelta(text) {
-  if (!state.reply) state.reply = { ...addMessage("assistant", renderMarkdown, ""), text: "" };
+  if (!state.reply) state.reply = { ...addMessage("assistant", renderMarkdown, ""), text: "", chars: 0 };
   state.reply.text += text;
+  state.reply.chars += [...text].length; // what a `resume` says the page holds: code points, as the server counts
   state.reply.article.classList.add("streaming");
   if (!renderQueued) {
     renderQueued = true;

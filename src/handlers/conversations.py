@@ -1,16 +1,26 @@
-"""history, forget, conversations and rename: a person's conversations, read back, listed, renamed and deleted.
+"""history, forget, conversations, rename, resume and stop: a person's conversations, read back, listed, renamed and
+deleted, and the reply streaming in one resumed or stopped (issue 27).
 
 `{"action": "history", "conversationId": "<id>"}` and `{"action": "forget", "conversationId": "<id>"}` (without
 `conversationId`, the connection's current conversation; `"all": true` forgets every one of a signed-in
-principal's); `{"action": "conversations"}` lists them (docs/protocol.md); `{"action": "rename", ...}` titles one.
+principal's); `{"action": "conversations"}` lists them (docs/protocol.md); `{"action": "rename", ...}` titles one;
+`{"action": "resume", "conversationId": "<id>", "from": <characters held>}` and `{"action": "stop", ...}`.
 """
 
 import time
 
 import connections
-from conversation import listing, turns
+from conversation import listing, resume, turns
 from conversation.history import history_frames
-from protocol import ProtocolError, conversation_id_of, error_frame, forgotten_frame, parse_message
+from protocol import (
+    ErrorCode,
+    ProtocolError,
+    conversation_id_of,
+    error_frame,
+    forgotten_frame,
+    parse_message,
+    resume_offset,
+)
 from protocol.listing import forget_all_of, forgotten_all_frame, parse_conversations, parse_title, renamed_frame
 from signin import session
 from telemetry.logs import bind, log
@@ -25,6 +35,13 @@ def _answer(route: str | None, connection_id: str, owner: str, message: dict, no
         count, more = listing.forget_all(connection_id, owner, now)
         return [forgotten_all_frame(count, more)], count
     requested = conversation_id_of(message)
+    if route in ("resume", "stop"):
+        if requested is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, '"conversationId" is missing: name the reply\'s conversation.')
+        if route == "stop":
+            resume.stop(owner, requested, now)
+            return [], 1
+        return resume.resume(connection_id, owner, requested, resume_offset(message), now), 1
     if route == "rename":
         title = parse_title(message)
         return [renamed_frame(listing.rename(owner, requested, title, now), title)], 1

@@ -35,6 +35,7 @@ def handler(event: dict, context: object) -> dict:
         error=str(outcome.error.code) if outcome.error else None,
         cause=repr(outcome.cause) if outcome.cause else None,
         gone=outcome.gone,
+        halted=outcome.halted,  # "stopped" (the client's stop) or "gone" (nobody resumed within the grace period)
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     return {"statusCode": 200}

@@ -1,7 +1,7 @@
 """The wire protocol: frame shapes, input validation, every error a client can be sent (with the Outcome its
 reply is counted under in the metrics), and the one map from failures to error frames.
 
-String frames are reply text (deltas); object frames are control (`end`, `error`, `history`, `forgotten`).
+String frames are reply text (deltas); object frames are control (`end`, `error`, `history`, `forgotten`, `resume`).
 """
 
 import json
@@ -100,6 +100,7 @@ class SendText:
     conversation_id: str | None = None  # continue this conversation (None: the connection's current one)
     new: bool = False  # start a fresh conversation on this connection
     model: str | None = None  # one of MODEL_IDS (None: the first, the default)
+    resumable: bool = False  # send a `started` frame first: the conversation's id, which a `resume` names
 
 
 def _conversation(conversation_id: str | None) -> dict:
@@ -126,6 +127,37 @@ def error_frame(error: ProtocolError, conversation_id: str | None = None) -> str
 
 def forgotten_frame(conversation_id: str) -> str:
     return json.dumps({"type": "forgotten", "conversationId": conversation_id})
+
+
+# --- resume and stop (issue 27) -----------------------------------------------------------------------------
+STOPPED = "stopped"  # the end frame's stop_reason after a `stop`
+# A resume frame's own fields, escaped, stay under this many bytes (its conversation id is 32 ASCII characters).
+_RESUME_OVERHEAD_BYTES = 200
+
+
+def started_frame(conversation_id: str) -> str:
+    """Before a reply's first delta, for a `sendtext` with `"resumable": true`: the id a `resume` names (a new
+    conversation's id is otherwise first seen on the end frame)."""
+    return json.dumps({"type": "started", "conversationId": conversation_id})
+
+
+def resume_frames(conversation_id: str, text: str, offset: int, limit: int = FRAME_LIMIT_BYTES) -> list[str]:
+    """The catch-up after a `resume`: `text`, which starts at character `offset` of the reply, in `resume` frames
+    under `limit` bytes each; always at least one (an empty one says "nothing to catch up on")."""
+    step = (limit - _RESUME_OVERHEAD_BYTES) // 12  # a character escapes to 12 bytes at most (a surrogate pair)
+    pieces = [text[i : i + step] for i in range(0, len(text), step)] or [""]
+    return [
+        json.dumps({"type": "resume", "conversationId": conversation_id, "text": piece, "offset": offset + i * step})
+        for i, piece in enumerate(pieces)
+    ]
+
+
+def resume_offset(message: dict) -> int:
+    """A `resume` message's `from`: how many characters (Unicode code points) of the reply the client holds."""
+    offset = message.get("from", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, '"from" must be the number of characters of the reply you hold.')
+    return offset
 
 
 def model_ids() -> list[str]:
@@ -197,7 +229,10 @@ def parse_sendtext(body: str | None) -> SendText:
     model = message.get("model")
     if model is not None and model not in model_ids():
         raise ProtocolError(ErrorCode.BAD_REQUEST, f'"model" must be one of {", ".join(model_ids())}.')
-    return SendText(text, conversation_id, new, model)
+    resumable = message.get("resumable", False)
+    if not isinstance(resumable, bool):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, '"resumable" must be true or false.')
+    return SendText(text, conversation_id, new, model, resumable)
 
 
 def unknown_action(body: str | None) -> ProtocolError:

@@ -29,6 +29,7 @@ class Bounded:
     def __init__(self, stream: EventStream, seconds: float) -> None:
         self._stream = stream
         self.expired = False
+        self.halted = False  # closed on purpose (a `stop`, or nobody to send to): reading simply ends
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -49,6 +50,8 @@ class Bounded:
         except Exception:
             if self.expired:
                 raise TimeLimit from None
+            if self.halted:
+                return
             raise
         finally:
             self._timer.cancel()
@@ -58,3 +61,9 @@ class Bounded:
     def close(self) -> None:
         self._timer.cancel()
         self._stream.close()
+
+    def halt(self) -> None:
+        """Close the stream from another thread: the reader's loop ends, with no error."""
+        self.halted = True
+        with contextlib.suppress(Exception):
+            self.close()

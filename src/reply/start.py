@@ -10,7 +10,7 @@ from botocore.config import Config
 
 import connections
 from conversation import budget, turns
-from protocol import NOT_STARTED, STORE_FAILED, ProtocolError, parse_sendtext
+from protocol import NOT_STARTED, STORE_FAILED, ProtocolError, parse_sendtext, started_frame
 from reply import handover
 from reply.outcome import Outcome
 from reply.relay import close
@@ -49,6 +49,8 @@ def start(connection_id: str, request_context: dict, body: str | None, now: floa
         return outcome
     log("request", level="DEBUG", text=request.text)  # the user's text: DEBUG only
     outcome.turn, outcome.history_turns = begun.turn.number, begun.history_turns
+    if request.resumable:  # before the invoke, so it arrives before the reply's first frame
+        connections.tell(connection_id, started_frame(begun.turn.conversation_id))
     try:
         payload = handover.encode(connection_id, begun, reservation, request.model)
         client.invoke(FunctionName=REPLY_FUNCTION, InvocationType="Event", Payload=payload)

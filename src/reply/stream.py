@@ -1,6 +1,7 @@
 """StreamReply's work, one step after another: reserve the turn SendText chose (once: a duplicate delivery ends
-here, silently), open the model's stream, relay its deltas to the caller's connection within the time left, store
-the turn, count its tokens, and only then send the closing frame, so the next message sees the turn stored."""
+here, silently), open the model's stream, relay its deltas to the caller's connection within the time left (or to
+the connection that resumed the reply, issue 27), store the turn, count its tokens, close the reply's control item,
+and only then send the closing frame, so the next message sees the turn stored."""
 
 import time
 from functools import partial
@@ -13,6 +14,7 @@ from reply.deadline import Bounded, seconds_until_stop
 from reply.handover import Handover
 from reply.outcome import Outcome
 from reply.relay import close, relay
+from reply.steering import Controlled, conclude
 from telemetry.logs import log
 
 
@@ -32,16 +34,21 @@ def answer(given: Handover, request_id: str, remaining_ms: int) -> Outcome | Non
         _settle(given.reservation, outcome, 0)
         close(outcome, send, refusal.conversation_id)
         return outcome
+    steering = Controlled(send, begun.turn.conversation_id, begun.turn.number)
     try:
         events, read = bedrock.open_stream(begun.messages, outcome.model)
         stream = Bounded(events, stop_at - time.monotonic())
     except Exception as exc:
         outcome.error, outcome.cause = model_failure(exc), exc
     else:
-        relay(stream, send, stream.close, outcome, read=read)
+        relay(stream, send, stream.halt, outcome, read=read, steering=steering)
     _store(begun, outcome)
     _settle(given.reservation, outcome, _billed(begun, outcome))
-    close(outcome, send, begun.turn.conversation_id)
+    try:  # a resume that won the race with the end is served here; after the close, the store answers resumes
+        outcome.stopped = not conclude(steering, outcome.text, outcome.stopped)
+    except Exception as exc:  # the control item cannot be closed: a late resume waits in vain, the reply stands
+        log("control", level="ERROR", cause=repr(exc))
+    close(outcome, steering.target or send, begun.turn.conversation_id)
     return outcome
 
 

@@ -70,10 +70,11 @@ async def test_a_midstream_exception_gives_partial_deltas_then_an_error_frame(ch
     assert error["type"] == "error" and error["code"] == "ModelError"
 
 
-async def test_a_client_leaving_mid_stream_stops_the_model_long_before_its_end(chat, standin):
+async def test_with_no_grace_period_a_client_leaving_mid_stream_stops_the_model_long_before_its_end(chat, standin):
     rate = 50  # pieces per second: one every 20 ms
     text = f"[standin tokens=300 rate={rate} ttft_ms=0] {ARTICLE}"
-    async with chat() as cloud:
+    # ResumeGraceSeconds=0: no waiting for a resume (tests/e2e/test_resume.py has the grace period).
+    async with chat(parameters={"ResumeGraceSeconds": "0"}) as cloud:
         async with websockets.connect(cloud.url) as ws:
             await ws.send(sendtext(text))
             for _ in range(10):

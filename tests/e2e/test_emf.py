@@ -71,7 +71,7 @@ async def test_each_error_frame_is_counted_under_its_code(chat, caplog, message,
 
 
 async def test_a_client_that_left_is_counted_as_gone(chat, caplog):
-    async with chat() as cloud:
+    async with chat(parameters={"ResumeGraceSeconds": "0"}) as cloud:  # no waiting for a resume: the line comes now
         async with websockets.connect(cloud.url) as ws:
             await ws.send(sendtext(f"[standin tokens=300 rate=50 ttft_ms=0] {ARTICLE}"))
             for _ in range(5):

@@ -12,7 +12,7 @@ RESOURCES = MAIN["Resources"]
 
 def test_the_index_lists_by_owner_newest_first_with_what_a_list_entry_shows():
     (index,) = RESOURCES["Table"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "byOwner"  # src/conversation/store.py LIST_INDEX
+    assert index["IndexName"] == "byOwner"  # src/conversation/store/catalog.py LIST_INDEX
     assert index["KeySchema"] == [
         {"AttributeName": "listOwner", "KeyType": "HASH"},
         {"AttributeName": "updatedAt", "KeyType": "RANGE"},

@@ -54,7 +54,18 @@ ROUTES = of_type(MAIN, "AWS::ApiGatewayV2::Route")
 
 def test_the_routes_exist():
     keys = sorted(r["Properties"]["RouteKey"] for r in ROUTES.values())
-    assert keys == ["$connect", "$default", "$disconnect", "conversations", "forget", "history", "rename", "sendtext"]
+    assert keys == [
+        "$connect",
+        "$default",
+        "$disconnect",
+        "conversations",
+        "forget",
+        "history",
+        "rename",
+        "resume",
+        "sendtext",
+        "stop",
+    ]
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
@@ -72,8 +83,8 @@ def test_route_is_wired_to_its_own_function_with_a_scoped_permission(route):
         for p in of_type(MAIN, "AWS::Lambda::Permission").values()
         if ref_name(p["Properties"]["FunctionName"]) == function_id
     ]
-    # One permission per route the function serves, each naming exactly that route (history, forget, conversations
-    # and rename share a function, so it has four).
+    # One permission per route the function serves, each naming exactly that route (history, forget, conversations,
+    # rename, resume and stop share a function, so it has six).
     served = {
         r["Properties"]["RouteKey"]
         for r in ROUTES.values()
@@ -231,10 +242,14 @@ def test_the_wildcard_check_finds_a_star_resource_wherever_it_is(resource):
 def test_manage_connections_is_scoped_to_this_api_and_stage():
     policies = {name: p for name, p in of_type(MAIN, "AWS::IAM::RolePolicy").items() if "ManageConnections" in name}
     assert len(policies) == 5  # SendText, Default (basic role), Conversations, StreamReply, ReplyFailed
-    for policy in policies.values():
+    for name, policy in policies.items():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Action"] == "execute-api:ManageConnections"
-        assert statement["Resource"]["Fn::Sub"].endswith(":${Api}/${StageName}/POST/@connections/*")
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        suffixes = sorted(resource["Fn::Sub"].split(":${Api}/${StageName}/")[1] for resource in resources)
+        # Posting only; Conversations also asks whether a resumed reply's connection is still open (`resume`).
+        expected = ["GET/@connections/*", "POST/@connections/*"] if name.startswith("Conversations") else None
+        assert suffixes == (expected or ["POST/@connections/*"])
 
 
 TABLE = RESOURCES["Table"]

@@ -41,6 +41,8 @@ import connections  # noqa: E402
 from conversation import store, turns  # noqa: E402
 from reply import bedrock as bedrock_api  # noqa: E402
 from reply import start  # noqa: E402
+from reply import stream as reply_stream  # noqa: E402
+from reply.steering import Steering  # noqa: E402
 from telemetry import logs  # noqa: E402
 
 os.environ.clear()
@@ -52,6 +54,13 @@ def no_network():
     disable_socket(allow_unix_socket=True)
     yield
     enable_socket()
+
+
+@pytest.fixture(autouse=True)
+def unsteered(monkeypatch):
+    """StreamReply without its control item's polling thread, whose reads no Stubber queue can foretell: the control
+    item has its own tests (test_resume_control.py); StreamReply with it runs end to end (tests/e2e/test_resume.py)."""
+    monkeypatch.setattr(reply_stream, "Controlled", lambda send, conversation, _turn: Steering(send, conversation))
 
 
 @pytest.fixture

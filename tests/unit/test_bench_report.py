@@ -101,7 +101,7 @@ def test_every_relay_cell_within_its_targets_says_so(tmp_path):
 
 
 def test_a_turn_with_more_requests_than_its_target_is_missed(tmp_path):
-    ops = {"GetItem": 1.0, "PutItem": 2.0, "Query": 1.0, "UpdateItem": 2.0}  # 2 + 4: one write over
+    ops = {"GetItem": 1.0, "PutItem": 2.0, "Query": 1.0, "UpdateItem": 3.0}  # 2 + 5: one write over
     cells = [
         {
             "stored_turns": 0,
@@ -124,7 +124,7 @@ def test_a_turn_with_more_requests_than_its_target_is_missed(tmp_path):
 
     page = report.render(tmp_path)
 
-    assert "| 50 | GetItem 1, PutItem 2, Query 1, UpdateItem 2 | 2 + 4 | 30.0 | +20.0 | 9 | 5.0 |" in page
+    assert "| 50 | GetItem 1, PutItem 2, Query 1, UpdateItem 3 | 2 + 5 | 30.0 | +20.0 | 9 | 5.0 |" in page
     assert "per turn with history: missed; at most 15 ms added at 50 turns: missed (+20.0 ms)" in page
 
 

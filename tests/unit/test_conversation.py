@@ -360,16 +360,20 @@ def test_a_reply_failing_before_any_text_is_stored_as_failed(bedrock, posts, tab
     ]
 
 
-def test_a_client_that_left_mid_reply_leaves_a_partial_turn_of_what_reached_it(bedrock, posts, table):
+def test_a_client_that_left_mid_reply_leaves_a_partial_turn_of_what_the_model_produced(bedrock, posts, table):
+    pieces = [f"piece {i} " for i in range(20)]
     table.fresh()
-    bedrock.reply(RawStream(reply_messages([f"piece {i} " for i in range(20)]), pace=posts.pace))
+    bedrock.reply(RawStream(reply_messages(pieces), pace=posts.pace))
     posts.accept()
     posts.gone()
 
     answer({"action": "sendtext", "text": "Hello, AI! What you can do?"})
 
     values = table.calls[-2][1]["ExpressionAttributeValues"]
-    assert values[":assistant"] == {"S": "piece 0 "} and values[":status"] == {"S": "partial"}
+    # Without a grace period the model stops at the next delta after the Gone: piece 1 failed to post, and piece 2
+    # may have been read while that post was failing. Stored: every piece read, delivered or not.
+    assert values[":assistant"]["S"] in ("".join(pieces[:2]), "".join(pieces[:3]))
+    assert values[":status"] == {"S": "partial"}
 
 
 def test_a_turn_forgotten_while_it_streamed_stays_forgotten_and_the_end_frame_still_goes(bedrock, posts, table):

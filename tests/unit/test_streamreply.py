@@ -197,6 +197,7 @@ def test_log_line_has_the_fields_and_not_the_users_text(message_event, bedrock, 
         "error": None,
         "cause": None,
         "gone": False,
+        "halted": None,
         "duration_ms": 250,
     }
 
