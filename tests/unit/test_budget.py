@@ -196,3 +196,38 @@ def test_a_reply_that_could_not_start_gives_its_reservation_back(message_event, 
         invokes.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
         sendtext.handler(signed_in(message_event, exp=time.time() + 600), None)
     assert json.loads(posts.sent[-1])["code"] == "Throttled"
+
+
+def test_what_bedrock_bills_is_weighted_by_price_cache_reads_and_writes_too():
+    # Haiku 4.5's ratios: input 1, output 5, cache write 1.25, cache read 0.1 (rounded up to whole units).
+    assert daily_budget.cost(100, 10, cache_write_tokens=40, cache_read_tokens=1000) == 100 + 50 + 50 + 100
+    assert daily_budget.cost(0, 0, cache_read_tokens=1) == 1
+    assert daily_budget.cost(3, 0) == 3
+
+
+def test_anonymous_use_has_no_principal_to_count_in_flight_and_no_budget_means_no_reservation(table, monkeypatch):
+    """With the daily budget off, only a signed-in principal's replies in flight are counted, and nothing is
+    reserved against a budget; anonymous, nothing at all (the table's Stubber fails on any call)."""
+    monkeypatch.setattr(daily_budget, "BUDGET", 0)
+    monkeypatch.setattr(daily_budget, "MAX_IN_FLIGHT", 2)
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}]
+    assert daily_budget.reserve("-", messages, NOW) is None
+    table.add_response(
+        "update_item",
+        {"Attributes": {"spent": {"N": "0"}}},
+        {
+            "TableName": "conversations-test",
+            "Key": today_key(NOW),
+            "UpdateExpression": "ADD spent :units, inFlight :flight SET expiresAt = if_not_exists(expiresAt, :expires)",
+            "ConditionExpression": "(attribute_not_exists(inFlight) OR inFlight < :most)",
+            "ExpressionAttributeValues": {
+                ":units": {"N": "0"},
+                ":flight": {"N": "1"},
+                ":most": {"N": "2"},
+                ":expires": ANY,
+            },
+            "ReturnValues": "UPDATED_NEW",
+        },
+    )
+    reservation = daily_budget.reserve(PRINCIPAL, messages, NOW)
+    assert (reservation.units, reservation.in_flight) == (0, True)
