@@ -28,10 +28,12 @@ from protocol import (
 )
 
 
-def _newest(conversation_id: str, owner: str, now: float) -> store.Turn:
+def _newest(conversation_id: str, owner: str, now: float, connection_id: str | None = None) -> store.Turn | None:
     """The conversation's newest turn: the reply a resume or stop is about; ConversationNotFound unless it is live and
-    the caller's."""
+    the caller's. None only for `connection_id`'s own new conversation before its first turn is reserved."""
     newest = next(store.newest_first(conversation_id, page=1), None)
+    if newest is None and connection_id and store.current(connection_id, now) == conversation_id:
+        return None
     if newest is None or not turns.is_live(newest, now) or newest.owner != owner:
         raise turns.Refusal(CONVERSATION_NOT_FOUND)
     return newest
@@ -75,11 +77,13 @@ def resume(connection_id: str, owner: str, conversation_id: str, offset: int, no
         raise turns.Refusal(STORE_FAILED, conversation_id, exc) from None
 
 
-def stop(owner: str, conversation_id: str, now: float) -> None:
-    """Ask the streaming reply to stop; it sends its end frame. Nothing to do when the reply has ended."""
+def stop(connection_id: str, owner: str, conversation_id: str, now: float) -> None:
+    """Ask the streaming reply to stop; it sends its end frame. Nothing to do when the reply has ended, nor when the
+    connection's own new conversation has no turn yet (its first reply is still on its way to StreamReply: the
+    client asks again at the first delta); any other conversation without a turn is ConversationNotFound."""
     try:
-        turn = _newest(conversation_id, owner, now)
-        if _streaming(turn, now):
+        turn = _newest(conversation_id, owner, now, connection_id)
+        if turn is not None and _streaming(turn, now):
             with contextlib.suppress(store.Conflict):  # it ended meanwhile
                 control.stop(conversation_id, turn.number, int(now) + control.TTL_S)
     except (ClientError, BotoCoreError) as exc:

@@ -39,7 +39,7 @@ def _answer(route: str | None, connection_id: str, owner: str, message: dict, no
         if requested is None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, '"conversationId" is missing: name the reply\'s conversation.')
         if route == "stop":
-            resume.stop(owner, requested, now)
+            resume.stop(connection_id, owner, requested, now)
             return [], 1
         return resume.resume(connection_id, owner, requested, resume_offset(message), now), 1
     if route == "rename":

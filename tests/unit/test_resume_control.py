@@ -9,7 +9,7 @@ import time
 
 import pytest
 from botocore.stub import ANY
-from table_items import CONNECTION, CONVERSATION_ID, NOW, item
+from table_items import CONNECTION, CONVERSATION_ID, NOW, current, item
 
 from connections import ClientGone
 from handlers import conversations
@@ -157,9 +157,21 @@ def test_resume_and_stop_of_someone_elses_expired_or_unknown_conversation_are_no
 ):
     for route in ("resume", "stop"):
         table.add_response("query", {"Items": [turn] if turn else []})
+        if route == "stop" and turn is None:
+            table.add_response("get_item", {})  # not this connection's own new conversation either
         posts.accept()
         call(message_event, route)
     assert [json.loads(f)["code"] for f in posts.sent] == ["ConversationNotFound"] * 2
+
+
+def test_a_stop_before_the_connections_new_conversation_has_a_turn_says_nothing(message_event, posts, table):
+    """The page sends `stop` as soon as `started` names the conversation, which may be before StreamReply has
+    reserved the turn: not an unknown conversation (the page would drop it and show an error), but nothing yet to
+    stop. The page asks again at the first delta."""
+    table.add_response("query", {"Items": []})
+    table.add_response("get_item", current())  # the connection's current conversation: this one
+    call(message_event, "stop")
+    assert posts.sent == []
 
 
 @pytest.mark.parametrize("body", [{"from": -1}, {"from": "3"}, {"from": True}, {"conversationId": None}])
